@@ -1,0 +1,78 @@
+//! The end of a ledger: the judgments that need all of it, and the verdict.
+
+use super::judge::Judge;
+use super::logs::guessed;
+use super::{Checker, Class, GroupSummary, Verdict};
+
+impl Checker {
+    /// Judges what needs the whole ledger and returns the verdict.
+    pub fn finish(self) -> Verdict {
+        let Checker {
+            timeline,
+            names,
+            groups,
+            writes,
+            logs,
+            causes,
+            mut tally,
+            mut totals,
+            audited,
+            drain_timeouts,
+            jumps,
+            seeks,
+            copies,
+            generations,
+            members: _,
+            entries: _,
+        } = self;
+        let present = if audited { logs.audited() } else { guessed(writes.ack_offsets().chain(groups.processed())) };
+        let mut judge = Judge {
+            tally: &mut tally,
+            timeline: &timeline,
+            names: &names,
+            groups: &groups,
+            logs: &logs,
+            present: &present,
+            audited,
+        };
+        if audited {
+            judge.lost_writes(&writes);
+        }
+        let duplicates = copies.into_vec().iter().map(|copy| (copy.pos, judge.duplicate(copy))).collect::<Vec<_>>();
+        judge.tally.describe(Class::DuplicateWrite, duplicates);
+        let mut skipped_by_seek = 0;
+        for group in groups.iter() {
+            skipped_by_seek += judge.group(group);
+        }
+        for jump in &jumps {
+            judge.jump(jump);
+        }
+        let seek_findings = seeks.into_vec().iter().map(|mark| judge.seek(mark)).collect();
+
+        totals.processed_unique = groups.iter().map(|g| g.unique).sum();
+        totals.rebalances = generations.len() as u64;
+        let groups = groups
+            .iter()
+            .map(|g| GroupSummary {
+                group: g.name.clone(),
+                members: g.members.iter().map(|&m| names.name(m).to_owned()).collect(),
+                processed: g.processed,
+                redelivered: g.redelivered,
+                bounded: g.bounded,
+                drained: g.drained,
+            })
+            .collect();
+        let (counts, findings) = tally.into_maps();
+        Verdict {
+            counts,
+            findings,
+            redelivery_causes: causes.rows(),
+            skipped_by_seek,
+            seek_findings,
+            totals,
+            groups,
+            drain_timeouts,
+            audited,
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Reading the ledger into the checker's state, one entry at a time. What
+//! can be judged on the spot (redelivery, nonmonotonic, commit-regression,
+//! duplicate-write) is judged here.
+
+use super::groups::{Commit, GroupId, Rebalance, SeekRange};
+use super::intern::Sym;
+use super::marks::{ExtraCopy, Jump, SeekMark};
+use super::members::Step;
+use super::pos::Pos;
+use super::{Checker, Class, Finding, RecordRef};
+use crate::ledger::{Entry, Event, Offset, Partition, RecordId, Role};
+
+/// The entry being read.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    pos: Pos,
+    t: u64,
+    src: &'a str,
+}
+
+impl At<'_> {
+    fn finding(&self, class: Class, group: &str, records: Vec<RecordRef>, detail: String) -> Finding {
+        Finding { class, t: self.t, group: Some(group.to_owned()), src: Some(self.src.to_owned()), records, detail }
+    }
+}
+
+impl Checker {
+    /// Reads the next entry of the ledger.
+    pub fn push(&mut self, entry: &Entry) {
+        let at = At { pos: Pos::of_index(self.entries), t: entry.t, src: &entry.src };
+        self.entries += 1;
+        self.timeline.record(at.pos, at.t);
+        match &entry.ev {
+            Event::Started { role: Role::Consumer, group } => self.started(at.src, group.as_deref()),
+            Event::Exited { .. } => {
+                let member = self.names.intern(at.src);
+                self.members.exited(member);
+            }
+            Event::ClientError { .. } => self.totals.client_errors += 1,
+            Event::Sent { id, .. } => {
+                self.totals.sent += 1;
+                self.writes.sent(*id);
+            }
+            Event::Acked { id, p, o } => {
+                self.totals.acked += 1;
+                self.writes.acked(at.pos, *id, *p, *o);
+            }
+            Event::Failed { .. } => self.totals.failed += 1,
+            Event::Assigned { parts, generation } => self.rebalanced(at, parts, *generation, true),
+            Event::Revoked { parts, generation } | Event::Lost { parts, generation } => {
+                self.rebalanced(at, parts, *generation, false)
+            }
+            Event::Processed { p, o, id } => self.processed(at, *p, *o, *id),
+            Event::Committed { p, o, err: None } => {
+                self.totals.commits_ok += 1;
+                let (_, group) = self.member(at.src);
+                self.committed(at, group, *p, *o, false);
+            }
+            Event::Committed { err: Some(_), .. } => self.totals.commit_errors += 1,
+            Event::Seek { p, from, to } => self.seek(at, *p, *from, *to),
+            Event::Snapshot { group, p, hwm } => {
+                let group = self.groups.id(group);
+                let group = self.groups.get(group);
+                group.bounded = true;
+                group.parts.get_mut(i64::from(*p)).snapshot = Some(*hwm);
+            }
+            Event::FaultStart { id, kind, target } => {
+                self.totals.faults += 1;
+                self.causes.fault(at.pos, *id, kind, target);
+            }
+            Event::DrainTimeout { group: name } => {
+                let group = self.groups.id(name);
+                let group = self.groups.get(group);
+                if group.drained {
+                    group.drained = false;
+                    self.drain_timeouts.push(name.clone());
+                }
+            }
+            Event::Audit { p, o, id } => self.audit(at, *p, *o, *id),
+            Event::Hwm { p, o } => {
+                self.audited = true;
+                self.logs.hwm(*p, *o);
+            }
+            Event::GroupOffset { group, p, o } => {
+                let group = self.groups.id(group);
+                self.committed(at, group, *p, *o, true);
+            }
+            Event::Started { role: Role::Producer, .. }
+            | Event::Finished
+            | Event::FetchPaused { .. }
+            | Event::FetchResumed { .. }
+            | Event::Phase { .. }
+            | Event::FaultEnd { .. } => {}
+        }
+    }
+
+    fn started(&mut self, src: &str, group: Option<&str>) {
+        let member = self.names.intern(src);
+        let group = self.groups.id(group.unwrap_or(src));
+        self.members.start(member, group);
+        self.groups.join(group, member);
+    }
+
+    /// The member behind `src` and its group. A consumer that never said
+    /// which group it is in forms a group of its own, named after it.
+    fn member(&mut self, src: &str) -> (Sym, GroupId) {
+        let member = self.names.intern(src);
+        match self.members.group(member) {
+            Some(group) => (member, group),
+            None => {
+                self.started(src, None);
+                (member, self.groups.id(src))
+            }
+        }
+    }
+
+    fn rebalanced(&mut self, at: At, parts: &[Partition], generation: i32, assigned: bool) {
+        let (member, group) = self.member(at.src);
+        if assigned {
+            self.members.assigned(member, parts);
+        } else {
+            self.members.revoked(member, parts);
+        }
+        self.groups.get(group).rebalance = Some(Rebalance { generation, pos: at.pos });
+        self.generations.insert((group, generation));
+    }
+
+    fn processed(&mut self, at: At, p: Partition, o: Offset, id: RecordId) {
+        self.totals.processed += 1;
+        let (member, group_id) = self.member(at.src);
+        let step = self.members.processed(member, p, o);
+        let group = self.groups.get(group_id);
+        group.processed += 1;
+        let record = RecordRef { p, o, id: Some(id) };
+        if group.parts.get_mut(i64::from(p)).processed(at.pos, member, o, id) {
+            group.redelivered += 1;
+            let blame = self.causes.blame(group.rebalance);
+            let causes = &self.causes;
+            self.tally.add(Class::Redelivery, 1, at.pos, || {
+                let detail = format!("{} processed {record} again; cause: {}", at.src, causes.describe(blame));
+                at.finding(Class::Redelivery, &group.name, vec![record], detail)
+            });
+        } else {
+            group.unique += 1;
+        }
+        match step {
+            Step::InOrder => {}
+            Step::Back { last } => self.tally.add(Class::Nonmonotonic, 1, at.pos, || {
+                let detail =
+                    format!("{} went back from p{p}@{last} to {record} within one assignment, without a seek", at.src);
+                at.finding(Class::Nonmonotonic, &group.name, vec![record], detail)
+            }),
+            Step::Jump { max } => {
+                self.jumps.push(Jump { pos: at.pos, t: at.t, member, group: group_id, p, from: max, to: o })
+            }
+        }
+    }
+
+    /// A commit observation: a member's successful commit, or the broker's
+    /// final committed offset. Negative offsets mean "none" to Kafka.
+    fn committed(&mut self, at: At, group: GroupId, p: Partition, o: Offset, by_broker: bool) {
+        if o < 0 {
+            return;
+        }
+        let src = self.names.intern(at.src);
+        let group = self.groups.get(group);
+        let commit = Commit { o, pos: at.pos, t: at.t, src, by_broker };
+        if let Some(last) = group.parts.get_mut(i64::from(p)).committed(commit) {
+            self.tally.add(Class::CommitRegression, 1, at.pos, || {
+                let who =
+                    if by_broker { "the final read of the group's offsets".to_owned() } else { at.src.to_owned() };
+                let detail =
+                    format!("{who} took group {}'s committed offset on p{p} back from {last} to {o}", group.name);
+                at.finding(Class::CommitRegression, &group.name, vec![RecordRef { p, o, id: None }], detail)
+            });
+        }
+    }
+
+    fn seek(&mut self, at: At, p: Partition, from: Offset, to: Offset) {
+        let (member, group) = self.member(at.src);
+        self.members.seek(member, p);
+        let part = self.groups.get(group).parts.get_mut(i64::from(p));
+        part.seeks.push(SeekRange { from, to, pos: at.pos });
+        self.seeks.offer(at.pos, || SeekMark { t: at.t, member, group, p, from, to });
+    }
+
+    fn audit(&mut self, at: At, p: Partition, o: Offset, id: RecordId) {
+        self.audited = true;
+        self.totals.audited += 1;
+        if !self.logs.audit(at.pos, p, o, id) {
+            return;
+        }
+        if self.writes.audited(id) {
+            self.tally.count(Class::DuplicateWrite, 1);
+            self.copies.offer(at.pos, || ExtraCopy { pos: at.pos, t: at.t, id });
+        }
+    }
+}

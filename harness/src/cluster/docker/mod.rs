@@ -1,0 +1,411 @@
+//! The docker backend: Kafka (KRaft) or Redpanda brokers in containers, each
+//! behind faultline's own proxy. Plain bollard rather than testcontainers:
+//! the backend needs pause, kill, network disconnect, labels on networks and
+//! explicit control of pulling and removal, none of which GenericImage adds
+//! anything to, and its Drop-based removal is not what an aborted run needs.
+//!
+//! Clients reach broker N as 127.0.0.1:<proxy port> → proxy → 127.0.0.1:<host
+//! port> published by Docker → the container's 9092, and the broker
+//! advertises the proxy's address, so clients never bypass the proxy.
+//!
+//! Two networks per run. The run network `faultline-<run>` is internal and
+//! carries broker-to-broker traffic under the aliases kafka-N; isolating a
+//! broker disconnects it from there. The published port lives on the
+//! container's primary network `faultline-<run>-clients`: Docker moves
+//! published ports to whichever network is the container's gateway, and an
+//! internal network never is one, so a partition between brokers leaves the
+//! clients' path alone. The client network forbids traffic between
+//! containers, so it is no back door between brokers either.
+
+mod cleanup;
+mod engine;
+mod probe;
+mod spec;
+
+pub use cleanup::{cleanup_all, cleanup_stale, CleanupReport};
+pub use engine::connect as docker_client;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest};
+use bollard::query_parameters::{CreateContainerOptions, KillContainerOptions, StopContainerOptions};
+use bollard::Docker;
+use tokio::time::Instant;
+
+use super::{Cluster, ClusterError, ClusterResult};
+use crate::proxy::Proxy;
+use crate::scenario::{ClusterSpec, CutMode, Flavor, RestartMode};
+
+/// How long brokers get to show up in a metadata request.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// docker stop's grace before SIGKILL.
+const STOP_GRACE_SECS: i32 = 30;
+const PAUSE_TRIES: u32 = 5;
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+const LOG_TAIL: &str = "30";
+/// Bridge option: whether containers on the network may talk to each other.
+const ICC: &str = "com.docker.network.bridge.enable_icc";
+
+/// A running docker cluster. Call [`Cluster::shutdown`]: dropping it stops
+/// the proxies but leaves the containers to `cleanup_stale` once this
+/// process has exited.
+pub struct DockerCluster {
+    docker: Docker,
+    flavor: Flavor,
+    image: String,
+    run_network: String,
+    client_network: String,
+    brokers: Vec<Broker>,
+    bootstrap: String,
+    logs_dir: PathBuf,
+    shut: AtomicBool,
+}
+
+struct Broker {
+    id: u32,
+    container: String,
+    /// kafka-N: the alias on the run network, and the log file's name.
+    hostname: String,
+    proxy: Proxy,
+}
+
+impl DockerCluster {
+    /// Reaps leftovers of dead runs, then starts the brokers and waits until
+    /// a metadata request through the proxies sees all of them. Container
+    /// logs go to `<run_dir>/logs/<hostname>.log` at shutdown and on failure.
+    pub async fn start(spec: &ClusterSpec, run_id: &str, run_dir: &Path) -> ClusterResult<DockerCluster> {
+        if !matches!(spec.brokers, 1 | 3) {
+            return Err(ClusterError(format!("{} brokers: the docker backend runs 1 or 3", spec.brokers)));
+        }
+        let logs_dir = run_dir.join("logs");
+        std::fs::create_dir_all(&logs_dir)
+            .map_err(|e| ClusterError(format!("cannot create {}: {e}", logs_dir.display())))?;
+        let docker = engine::connect().await?;
+        match cleanup::reap(&docker, cleanup::Scope::Stale).await {
+            Ok(r) if !r.is_empty() => tracing::info!("leftovers of earlier runs: {r}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("cleanup of earlier runs: {e}"),
+        }
+        let local = engine::image_exists(&docker, engine::LOCAL_KAFKA_IMAGE).await?;
+        let image = engine::choose_image(spec, std::env::var(engine::IMAGE_ENV).ok(), local);
+        engine::ensure_image(&docker, &image).await?;
+
+        let mut cluster = DockerCluster {
+            docker,
+            flavor: spec.flavor,
+            image,
+            run_network: format!("faultline-{run_id}"),
+            client_network: format!("faultline-{run_id}-clients"),
+            brokers: Vec::new(),
+            bootstrap: String::new(),
+            logs_dir,
+            shut: AtomicBool::new(false),
+        };
+        let started = Instant::now();
+        // Whatever was made before a failure is torn down again.
+        if let Err(e) = cluster.launch(spec.brokers, run_id).await {
+            if let Err(t) = cluster.teardown().await {
+                tracing::warn!("teardown after a failed start: {t}");
+            }
+            return Err(e);
+        }
+        tracing::info!("{} ready in {:.1?}", cluster.describe(), started.elapsed());
+        Ok(cluster)
+    }
+
+    async fn launch(&mut self, brokers: u32, run_id: &str) -> ClusterResult<()> {
+        let labels = engine::labels(run_id);
+        self.create_network(&self.client_network, false, &labels).await?;
+        self.create_network(&self.run_network, true, &labels).await?;
+        let cluster_id = spec::cluster_id();
+        let plan = spec::Plan {
+            flavor: self.flavor,
+            image: &self.image,
+            brokers,
+            cluster_id: &cluster_id,
+            client_network: &self.client_network,
+            labels: &labels,
+        };
+        for (id, host_port) in (1..=brokers).zip(free_ports(brokers)?) {
+            let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
+            let proxy = Proxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), upstream)
+                .await
+                .map_err(|e| ClusterError(format!("cannot start the proxy for broker {id}: {e}")))?;
+            let node = spec::Node { id, host_port, proxy_port: proxy.addr().port() };
+            let hostname = spec::hostname(self.flavor, id);
+            let container = format!("faultline-{run_id}-{hostname}");
+            let opts = CreateContainerOptions { name: Some(container.clone()), ..Default::default() };
+            self.docker
+                .create_container(Some(opts), spec::container(&plan, &node))
+                .await
+                .map_err(|e| ClusterError(format!("cannot create container {container}: {e}")))?;
+            self.brokers.push(Broker { id, container, hostname, proxy });
+        }
+        self.bootstrap = self.brokers.iter().map(|b| b.proxy.addr().to_string()).collect::<Vec<_>>().join(",");
+        for b in &self.brokers {
+            self.join_run_network(b).await?;
+            self.docker
+                .start_container(&b.container, None)
+                .await
+                .map_err(|e| ClusterError(format!("cannot start container {}: {e}", b.container)))?;
+        }
+        self.wait_ready(&(1..=brokers).collect::<Vec<_>>()).await
+    }
+
+    /// `for_brokers`: the run network, internal (never a gateway, so never
+    /// where the published port goes). Otherwise the client network, which
+    /// forbids container-to-container traffic so that it is no back door
+    /// between brokers.
+    async fn create_network(
+        &self,
+        name: &str,
+        for_brokers: bool,
+        labels: &HashMap<String, String>,
+    ) -> ClusterResult<()> {
+        let req = NetworkCreateRequest {
+            name: name.into(),
+            driver: Some("bridge".into()),
+            internal: Some(for_brokers),
+            labels: Some(labels.clone()),
+            options: Some(HashMap::from([(ICC.to_string(), for_brokers.to_string())])),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(req)
+            .await
+            .map_err(|e| ClusterError(format!("cannot create network {name}: {e}")))?;
+        Ok(())
+    }
+
+    async fn join_run_network(&self, b: &Broker) -> ClusterResult<()> {
+        let req = NetworkConnectRequest {
+            container: b.container.clone(),
+            endpoint_config: Some(EndpointSettings { aliases: Some(vec![b.hostname.clone()]), ..Default::default() }),
+        };
+        self.docker
+            .connect_network(&self.run_network, req)
+            .await
+            .map_err(|e| ClusterError(format!("cannot connect {} to {}: {e}", b.container, self.run_network)))
+    }
+
+    fn broker(&self, id: u32) -> ClusterResult<&Broker> {
+        self.brokers
+            .iter()
+            .find(|b| b.id == id)
+            .ok_or_else(|| ClusterError(format!("broker {id} does not exist; brokers are 1 to {}", self.brokers.len())))
+    }
+
+    /// Polls with a real metadata request through the proxies until the
+    /// brokers `ids` are in the answer (registered and unfenced); gives up
+    /// early when one of their containers is not running. The request goes
+    /// to the other brokers when there are any: an isolated broker answers
+    /// from a stale view that still holds itself.
+    async fn wait_ready(&self, ids: &[u32]) -> ClusterResult<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let want: Vec<i32> = ids.iter().map(|&id| id as i32).collect();
+        let others: Vec<String> =
+            self.brokers.iter().filter(|b| !ids.contains(&b.id)).map(|b| b.proxy.addr().to_string()).collect();
+        let via = if others.is_empty() { self.bootstrap.clone() } else { others.join(",") };
+        loop {
+            let seen = probe::broker_ids(&via, PROBE_TIMEOUT).await;
+            if matches!(&seen, Ok(ids) if want.iter().all(|w| ids.contains(w))) {
+                return Ok(());
+            }
+            for &id in ids {
+                let b = self.broker(id)?;
+                if let Some(why) = self.not_running(b).await? {
+                    return Err(self.failure(&format!("container {} is not running ({why})", b.container)).await);
+                }
+            }
+            if Instant::now() >= deadline {
+                let last = match seen {
+                    Ok(ids) => format!("metadata saw brokers {ids:?} of {want:?}"),
+                    Err(e) => format!("last metadata request: {e}"),
+                };
+                return Err(self.failure(&format!("brokers not ready within {READY_TIMEOUT:?} ({last})")).await);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// None while the container runs, else its state ("exited, code 1").
+    async fn not_running(&self, b: &Broker) -> ClusterResult<Option<String>> {
+        let info = self
+            .docker
+            .inspect_container(&b.container, None)
+            .await
+            .map_err(|e| ClusterError(format!("cannot inspect {}: {e}", b.container)))?;
+        let state = info.state.unwrap_or_default();
+        if state.running == Some(true) {
+            return Ok(None);
+        }
+        let status = state.status.map_or_else(|| "unknown".to_string(), |s| s.to_string());
+        Ok(Some(format!("{status}, exit code {}", state.exit_code.unwrap_or_default())))
+    }
+
+    /// An error that carries the last log lines of every broker, and the
+    /// full logs saved to the run folder.
+    async fn failure(&self, what: &str) -> ClusterError {
+        let mut msg = what.to_string();
+        for b in &self.brokers {
+            let tail = engine::logs(&self.docker, &b.container, LOG_TAIL).await.unwrap_or_else(|e| e.0);
+            let tail = if tail.trim().is_empty() { "(no output)" } else { tail.trim_end() };
+            msg.push_str(&format!("\n--- last lines of {} ---\n{tail}", b.hostname));
+        }
+        self.save_logs().await;
+        msg.push_str(&format!("\n(full logs in {})", self.logs_dir.display()));
+        ClusterError(msg)
+    }
+
+    async fn save_logs(&self) {
+        for b in &self.brokers {
+            let file = self.logs_dir.join(format!("{}.log", b.hostname));
+            if let Err(e) = engine::save_logs(&self.docker, &b.container, &file).await {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+
+    /// Saves the logs, removes containers and networks, stops the proxies.
+    /// Keeps going past errors so that as much as possible is gone.
+    async fn teardown(&self) -> ClusterResult<()> {
+        self.save_logs().await;
+        let mut errors = Vec::new();
+        for b in &self.brokers {
+            b.proxy.stop();
+            if let Err(e) = cleanup::remove_container(&self.docker, &b.container).await {
+                errors.push(format!("container {}: {e}", b.container));
+            }
+        }
+        for net in [&self.run_network, &self.client_network] {
+            if let Err(e) = cleanup::remove_network(&self.docker, net).await {
+                errors.push(format!("network {net}: {e}"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ClusterError(format!("could not remove {}", errors.join("; "))))
+        }
+    }
+}
+
+fn docker_err(what: &str, b: &Broker) -> impl FnOnce(bollard::errors::Error) -> ClusterError {
+    let msg = format!("cannot {what} {} (broker {})", b.container, b.id);
+    move |e| ClusterError(format!("{msg}: {e}"))
+}
+
+/// Ports free on 127.0.0.1 right now, all distinct: the listeners are held
+/// until every port is known. Docker binds them moments later.
+fn free_ports(n: u32) -> ClusterResult<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| ClusterError(format!("no free port on 127.0.0.1: {e}")))?;
+    held.iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| ClusterError(format!("no free port on 127.0.0.1: {e}")))
+}
+
+#[async_trait::async_trait]
+impl Cluster for DockerCluster {
+    fn describe(&self) -> String {
+        let flavor = match self.flavor {
+            Flavor::Kafka => "kafka",
+            Flavor::Redpanda => "redpanda",
+        };
+        let n = self.brokers.len();
+        format!("docker {flavor} ({}), {n} broker{}", self.image, if n == 1 { "" } else { "s" })
+    }
+
+    fn bootstrap(&self) -> String {
+        self.bootstrap.clone()
+    }
+
+    async fn create_topic(&self, name: &str, partitions: u32, replication: u32) -> ClusterResult<()> {
+        probe::create_topic(&self.bootstrap, name, partitions, replication).await
+    }
+
+    /// cgroup freeze: sockets stay open, requests hang. runc's cgroup-v1
+    /// freezer gives up ("unable to freeze") when a busy JVM does not
+    /// freeze in time, as on a loaded machine; another try then succeeds.
+    async fn pause_broker(&self, broker: u32, _hint: Duration) -> ClusterResult<()> {
+        let b = self.broker(broker)?;
+        let mut attempt = 1;
+        loop {
+            match self.docker.pause_container(&b.container).await {
+                Err(e) if attempt < PAUSE_TRIES && e.to_string().contains("unable to freeze") => {
+                    tracing::warn!("pausing broker {broker}, try {attempt}: {e}");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                result => return result.map_err(docker_err("pause", b)),
+            }
+        }
+    }
+
+    async fn resume_broker(&self, broker: u32) -> ClusterResult<()> {
+        let b = self.broker(broker)?;
+        self.docker.unpause_container(&b.container).await.map_err(docker_err("unpause", b))
+    }
+
+    async fn stop_broker(&self, broker: u32, mode: RestartMode) -> ClusterResult<()> {
+        let b = self.broker(broker)?;
+        match mode {
+            RestartMode::Graceful => {
+                let opts = StopContainerOptions { t: Some(STOP_GRACE_SECS), ..Default::default() };
+                self.docker.stop_container(&b.container, Some(opts)).await.map_err(docker_err("stop", b))
+            }
+            RestartMode::Hard => {
+                let opts = KillContainerOptions { signal: "SIGKILL".into() };
+                self.docker.kill_container(&b.container, Some(opts)).await.map_err(docker_err("kill", b))
+            }
+        }
+    }
+
+    /// Same container, so the same host port and the data it had.
+    async fn start_broker(&self, broker: u32) -> ClusterResult<()> {
+        let b = self.broker(broker)?;
+        self.docker.start_container(&b.container, None).await.map_err(docker_err("start", b))?;
+        self.wait_ready(&[broker]).await
+    }
+
+    async fn cut_network(&self, broker: u32, mode: CutMode) -> ClusterResult<()> {
+        let proxy = &self.broker(broker)?.proxy;
+        match mode {
+            CutMode::Blackhole => proxy.blackhole(),
+            CutMode::Reset => proxy.reset(),
+        }
+        Ok(())
+    }
+
+    async fn heal_network(&self, broker: u32) -> ClusterResult<()> {
+        self.broker(broker)?.proxy.heal();
+        Ok(())
+    }
+
+    async fn isolate_broker(&self, broker: u32) -> ClusterResult<()> {
+        let b = self.broker(broker)?;
+        let req = NetworkDisconnectRequest { container: b.container.clone(), force: Some(true) };
+        self.docker.disconnect_network(&self.run_network, req).await.map_err(docker_err("isolate", b))
+    }
+
+    /// Back on the run network under its alias; returns once the broker is
+    /// in the metadata again (the controller unfenced it).
+    async fn rejoin_broker(&self, broker: u32) -> ClusterResult<()> {
+        self.join_run_network(self.broker(broker)?).await?;
+        self.wait_ready(&[broker]).await
+    }
+
+    async fn shutdown(&self) -> ClusterResult<()> {
+        if self.shut.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.teardown().await
+    }
+}

@@ -1,0 +1,73 @@
+//! Kafka requests the backend makes itself, always through the proxies (so
+//! a probe sees what clients see): readiness and topic creation.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientConfig;
+use tokio::time::Instant;
+
+use crate::cluster::{ClusterError, ClusterResult};
+
+fn config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    // Short reconnect backoff: a broker that comes up mid-probe is seen
+    // within half a second, not after librdkafka's 10 s maximum.
+    c.set("bootstrap.servers", bootstrap)
+        .set("client.id", "faultline-probe")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "500");
+    c
+}
+
+/// Ids of the brokers a metadata request sees (blocking client, so it runs
+/// on the blocking pool).
+pub(super) async fn broker_ids(bootstrap: &str, timeout: Duration) -> Result<Vec<i32>, String> {
+    let config = config(bootstrap);
+    tokio::task::spawn_blocking(move || {
+        let client: BaseConsumer = config.create().map_err(|e| e.to_string())?;
+        let md = client.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
+        Ok(md.brokers().iter().map(|b| b.id()).collect())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Creates the topic and returns once every partition has a leader, so the
+/// workload does not start against a topic that is still being placed.
+pub(super) async fn create_topic(bootstrap: &str, name: &str, partitions: u32, replication: u32) -> ClusterResult<()> {
+    const WAIT: Duration = Duration::from_secs(60);
+    let admin: AdminClient<DefaultClientContext> = config(bootstrap).create()?;
+    let topic = NewTopic::new(name, partitions as i32, TopicReplication::Fixed(replication as i32));
+    let opts = AdminOptions::new().operation_timeout(Some(WAIT)).request_timeout(Some(WAIT));
+    for result in admin.create_topics([&topic], &opts).await? {
+        result.map_err(|(t, code)| ClusterError(format!("cannot create topic {t}: {code}")))?;
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if placed(bootstrap, name, partitions).await? {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ClusterError(format!("topic {name} has partitions without a leader after {WAIT:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn placed(bootstrap: &str, topic: &str, partitions: u32) -> ClusterResult<bool> {
+    let (config, topic) = (config(bootstrap), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let client: BaseConsumer = config.create()?;
+        let md = client.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+        Ok(md.topics().iter().any(|t| {
+            t.error().is_none()
+                && t.partitions().len() == partitions as usize
+                && t.partitions().iter().all(|p| p.error().is_none() && p.leader() >= 0)
+        }))
+    })
+    .await
+    .map_err(|e| ClusterError(e.to_string()))?
+}

@@ -1,0 +1,236 @@
+//! What each broker container looks like, as pure functions of the plan so
+//! the settings can be checked without Docker (Redpanda cannot be pulled
+//! on our machines, so its settings are only tested here).
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+
+use crate::scenario::Flavor;
+
+/// The client listener inside every container; published on 127.0.0.1.
+pub(super) const CLIENT_PORT: &str = "9092/tcp";
+const KAFKA_INTERNAL_PORT: u16 = 19092;
+const KAFKA_CONTROLLER_PORT: u16 = 9093;
+const REDPANDA_INTERNAL_PORT: u16 = 29092;
+const REDPANDA_RPC_PORT: u16 = 33145;
+
+/// One cluster's shape, shared by its brokers.
+pub(super) struct Plan<'a> {
+    pub flavor: Flavor,
+    pub image: &'a str,
+    pub brokers: u32,
+    /// Kafka only: every node of a KRaft cluster is formatted with it.
+    pub cluster_id: &'a str,
+    /// The network that carries the published port (see mod.rs).
+    pub client_network: &'a str,
+    pub labels: &'a HashMap<String, String>,
+}
+
+/// One broker: `host_port` is where Docker publishes its client listener,
+/// `proxy_port` what it advertises (the proxy in front of `host_port`).
+pub(super) struct Node {
+    pub id: u32,
+    pub host_port: u16,
+    pub proxy_port: u16,
+}
+
+/// kafka-N / redpanda-N: the alias brokers know each other by on the run
+/// network (and only there), and the log file's name.
+pub(super) fn hostname(flavor: Flavor, id: u32) -> String {
+    match flavor {
+        Flavor::Kafka => format!("kafka-{id}"),
+        Flavor::Redpanda => format!("redpanda-{id}"),
+    }
+}
+
+/// A single node talks to itself over localhost, so it does not depend on
+/// the run network at all.
+fn peer_host(plan: &Plan, id: u32) -> String {
+    if plan.brokers == 1 {
+        "localhost".into()
+    } else {
+        hostname(plan.flavor, id)
+    }
+}
+
+pub(super) fn container(plan: &Plan, node: &Node) -> ContainerCreateBody {
+    let (env, cmd) = match plan.flavor {
+        Flavor::Kafka => (Some(kafka_env(plan, node)), None),
+        Flavor::Redpanda => (None, Some(redpanda_cmd(plan, node))),
+    };
+    let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(node.host_port.to_string()) };
+    ContainerCreateBody {
+        // No `hostname`: Docker would make it a DNS name on the client
+        // network too, and peers would reach an isolated broker through it.
+        image: Some(plan.image.into()),
+        env,
+        cmd,
+        labels: Some(plan.labels.clone()),
+        exposed_ports: Some(vec![CLIENT_PORT.into()]),
+        host_config: Some(HostConfig {
+            // An explicit host port survives stop/start; a random one would not.
+            port_bindings: Some(HashMap::from([(CLIENT_PORT.into(), Some(vec![binding]))])),
+            network_mode: Some(plan.client_network.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The official apache/kafka image's convention (faultline/kafka follows
+/// it): KAFKA_FOO_BAR becomes foo.bar. Combined broker+controller nodes.
+fn kafka_env(plan: &Plan, node: &Node) -> Vec<String> {
+    let n = plan.brokers;
+    let rf = n.min(3);
+    let min_isr = if rf >= 3 { 2 } else { 1 };
+    let voters: Vec<String> = (1..=n).map(|i| format!("{i}@{}:{KAFKA_CONTROLLER_PORT}", peer_host(plan, i))).collect();
+    let vars = [
+        ("CLUSTER_ID", plan.cluster_id.to_string()),
+        ("KAFKA_NODE_ID", node.id.to_string()),
+        ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
+        ("KAFKA_CONTROLLER_QUORUM_VOTERS", voters.join(",")),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".into()),
+        (
+            "KAFKA_LISTENERS",
+            format!("PLAINTEXT://0.0.0.0:9092,INTERNAL://0.0.0.0:{KAFKA_INTERNAL_PORT},CONTROLLER://0.0.0.0:{KAFKA_CONTROLLER_PORT}"),
+        ),
+        // Clients only ever learn the proxy's address.
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            format!("PLAINTEXT://127.0.0.1:{},INTERNAL://{}:{KAFKA_INTERNAL_PORT}", node.proxy_port, peer_host(plan, node.id)),
+        ),
+        ("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into()),
+        ("KAFKA_INTER_BROKER_LISTENER_NAME", "INTERNAL".into()),
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", rf.to_string()),
+        ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", rf.to_string()),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", min_isr.to_string()),
+        ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", rf.to_string()),
+        ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", min_isr.to_string()),
+        ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".into()),
+        ("KAFKA_HEAP_OPTS", "-Xms512m -Xmx512m".into()),
+    ];
+    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// Redpanda's own flags; dev-container mode drops the rebalance delay and
+/// fsync, as the Kafka settings above do for their part. No value holds a
+/// space, so the line is simply split.
+fn redpanda_cmd(plan: &Plan, node: &Node) -> Vec<String> {
+    let (id, me, proxy) = (node.id, peer_host(plan, node.id), node.proxy_port);
+    let mut cmd = format!(
+        "redpanda start --mode dev-container --smp 1 --memory 1G --node-id {id} \
+         --kafka-addr INTERNAL://0.0.0.0:{REDPANDA_INTERNAL_PORT},EXTERNAL://0.0.0.0:9092 \
+         --advertise-kafka-addr INTERNAL://{me}:{REDPANDA_INTERNAL_PORT},EXTERNAL://127.0.0.1:{proxy}"
+    );
+    if plan.brokers > 1 {
+        let seeds: Vec<String> =
+            (1..=plan.brokers).map(|i| format!("{}:{REDPANDA_RPC_PORT}", peer_host(plan, i))).collect();
+        cmd += &format!(
+            " --rpc-addr 0.0.0.0:{REDPANDA_RPC_PORT} --advertise-rpc-addr {me}:{REDPANDA_RPC_PORT} --seeds {}",
+            seeds.join(",")
+        );
+    }
+    cmd.split_whitespace().map(String::from).collect()
+}
+
+/// A KRaft cluster id as `kafka-storage random-uuid` makes one: 16 random
+/// bytes in URL-safe base64 without padding, never starting with '-'
+/// (it would read as a command-line flag).
+pub(super) fn cluster_id() -> String {
+    loop {
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan<'a>(flavor: Flavor, brokers: u32, labels: &'a HashMap<String, String>) -> Plan<'a> {
+        Plan { flavor, image: "img:1", brokers, cluster_id: "AAAAAAAAAAAAAAAAAAAAAA", client_network: "net-c", labels }
+    }
+
+    fn env_of(body: &ContainerCreateBody) -> HashMap<String, String> {
+        body.env
+            .iter()
+            .flatten()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kafka_three_nodes() {
+        let labels = HashMap::from([("faultline".to_string(), "1".to_string())]);
+        let body = container(&plan(Flavor::Kafka, 3, &labels), &Node { id: 2, host_port: 40002, proxy_port: 41002 });
+        let env = env_of(&body);
+        assert_eq!(env["KAFKA_NODE_ID"], "2");
+        assert_eq!(env["CLUSTER_ID"], "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093");
+        assert_eq!(env["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT://127.0.0.1:41002,INTERNAL://kafka-2:19092");
+        assert_eq!(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "3");
+        assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"], "3");
+        assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"], "2");
+        assert!(body.hostname.is_none(), "a hostname would be resolvable on the client network");
+        assert_eq!(body.labels.as_ref(), Some(&labels));
+        assert!(body.cmd.is_none());
+        let host = body.host_config.expect("host config");
+        assert_eq!(host.network_mode.as_deref(), Some("net-c"));
+        let binding = &host.port_bindings.expect("bindings")[CLIENT_PORT].clone().expect("binding")[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(binding.host_port.as_deref(), Some("40002"));
+    }
+
+    #[test]
+    fn kafka_single_node_talks_to_itself_on_localhost() {
+        let labels = HashMap::new();
+        let env =
+            env_of(&container(&plan(Flavor::Kafka, 1, &labels), &Node { id: 1, host_port: 40001, proxy_port: 41001 }));
+        assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1@localhost:9093");
+        assert_eq!(env["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT://127.0.0.1:41001,INTERNAL://localhost:19092");
+        assert_eq!(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "1");
+        assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"], "1");
+        assert_eq!(env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"], "0");
+    }
+
+    #[test]
+    fn redpanda_three_nodes() {
+        let labels = HashMap::new();
+        let body = container(&plan(Flavor::Redpanda, 3, &labels), &Node { id: 3, host_port: 40003, proxy_port: 41003 });
+        assert!(body.env.is_none());
+        assert_eq!(body.image.as_deref(), Some("img:1"));
+        let cmd = body.cmd.expect("cmd").join(" ");
+        assert_eq!(
+            cmd,
+            "redpanda start --mode dev-container --smp 1 --memory 1G --node-id 3 \
+             --kafka-addr INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092 \
+             --advertise-kafka-addr INTERNAL://redpanda-3:29092,EXTERNAL://127.0.0.1:41003 \
+             --rpc-addr 0.0.0.0:33145 --advertise-rpc-addr redpanda-3:33145 \
+             --seeds redpanda-1:33145,redpanda-2:33145,redpanda-3:33145"
+        );
+        assert_eq!(body.exposed_ports, Some(vec![CLIENT_PORT.to_string()]));
+    }
+
+    #[test]
+    fn redpanda_single_node_has_no_seeds() {
+        let labels = HashMap::new();
+        let body = container(&plan(Flavor::Redpanda, 1, &labels), &Node { id: 1, host_port: 40001, proxy_port: 41001 });
+        let cmd = body.cmd.expect("cmd").join(" ");
+        assert!(cmd.ends_with("--advertise-kafka-addr INTERNAL://localhost:29092,EXTERNAL://127.0.0.1:41001"), "{cmd}");
+    }
+
+    #[test]
+    fn cluster_ids_look_like_kafkas() {
+        for _ in 0..100 {
+            let id = cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'));
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        }
+    }
+}

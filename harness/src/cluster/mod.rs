@@ -1,0 +1,53 @@
+//! Clusters: where the brokers come from. One trait, one backend per file.
+//! Faults on brokers go through this trait so the nemesis does not care
+//! whether a "pause" is a cgroup freeze or a raised round-trip time.
+
+mod docker;
+mod mock;
+
+pub use docker::{cleanup_all, cleanup_stale, docker_client, CleanupReport, DockerCluster};
+pub use mock::MockCluster;
+
+use std::time::Duration;
+
+use crate::scenario::{CutMode, RestartMode};
+
+pub type ClusterResult<T> = Result<T, ClusterError>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ClusterError(pub String);
+
+impl From<rdkafka::error::KafkaError> for ClusterError {
+    fn from(e: rdkafka::error::KafkaError) -> Self {
+        ClusterError(e.to_string())
+    }
+}
+
+/// A running cluster the harness can fault. Brokers are numbered from 1.
+#[async_trait::async_trait]
+pub trait Cluster: Send + Sync {
+    /// What it is, for the summary: "mock, 3 brokers".
+    fn describe(&self) -> String;
+    /// bootstrap.servers for clients.
+    fn bootstrap(&self) -> String;
+    async fn create_topic(&self, name: &str, partitions: u32, replication: u32) -> ClusterResult<()>;
+    /// The broker stops answering; connections stay open. `hint` is how long
+    /// the pause will last (the mock needs it).
+    async fn pause_broker(&self, broker: u32, hint: Duration) -> ClusterResult<()>;
+    async fn resume_broker(&self, broker: u32) -> ClusterResult<()>;
+    async fn stop_broker(&self, broker: u32, mode: RestartMode) -> ClusterResult<()>;
+    async fn start_broker(&self, broker: u32) -> ClusterResult<()>;
+    async fn cut_network(&self, broker: u32, mode: CutMode) -> ClusterResult<()>;
+    async fn heal_network(&self, broker: u32) -> ClusterResult<()>;
+    /// A partition between brokers: `broker` loses its peers, clients still
+    /// reach it.
+    async fn isolate_broker(&self, _broker: u32) -> ClusterResult<()> {
+        Err(ClusterError(format!("isolating a broker is not supported by this backend ({})", self.describe())))
+    }
+    async fn rejoin_broker(&self, _broker: u32) -> ClusterResult<()> {
+        Err(ClusterError(format!("rejoining a broker is not supported by this backend ({})", self.describe())))
+    }
+    /// Tears the cluster down; nothing may be left behind.
+    async fn shutdown(&self) -> ClusterResult<()>;
+}

@@ -1,0 +1,20 @@
+//! Reports: what a person reads in the terminal and what tools read from the
+//! run folder (verdict.json beside the ledger, timeline.html for a browser).
+
+mod html;
+pub mod junit;
+mod outcome;
+mod summary;
+
+pub use outcome::{actual, judge, Judged, Outcome};
+pub use summary::render;
+
+use std::io;
+
+/// Writes verdict.json, summary.txt and timeline.html into the run folder.
+pub fn write(outcome: &Outcome) -> io::Result<()> {
+    let json = serde_json::to_vec_pretty(outcome).map_err(io::Error::other)?;
+    std::fs::write(outcome.dir.join("verdict.json"), json)?;
+    std::fs::write(outcome.dir.join("summary.txt"), render(outcome, false))?;
+    html::write(outcome)
+}

@@ -1,0 +1,86 @@
+//! The terminal summary: readable in ten seconds, details one step away.
+
+use std::fmt::Write;
+
+use crate::checker::Class;
+
+use super::Outcome;
+
+/// Renders the summary; `color` adds ANSI colour for terminals.
+pub fn render(o: &Outcome, color: bool) -> String {
+    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    let v = &o.verdict;
+    let t = &v.totals;
+    let mut s = String::new();
+    let status = if o.passed { paint("1;32", "PASS") } else { paint("1;31", "FAIL") };
+    let _ = writeln!(s, "{status}  {}  ({:.1}s, {})", o.scenario, o.elapsed.as_secs_f64(), o.cluster);
+    if !o.description.is_empty() {
+        let _ = writeln!(s, "      {}", o.description.lines().next().unwrap_or(""));
+    }
+    let _ =
+        writeln!(s, "  records    {} sent, {} acked, {} failed, {} in the log", t.sent, t.acked, t.failed, t.audited);
+    let _ = writeln!(
+        s,
+        "  consumed   {} processed ({} unique), {} commits ok, {} commit errors",
+        t.processed, t.processed_unique, t.commits_ok, t.commit_errors
+    );
+    let _ = writeln!(
+        s,
+        "  events     {} faults, {} rebalances, {} client errors, drain {:.1}s",
+        t.faults,
+        t.rebalances,
+        t.client_errors,
+        o.drain.as_secs_f64()
+    );
+    if !v.audited {
+        let _ = writeln!(s, "  {}", paint("33", "no audit read in the ledger: loss and phantoms were not judged"));
+    }
+    let _ = writeln!(s, "  anomalies");
+    for class in Class::ALL {
+        let n = v.counts.get(&class).copied().unwrap_or(0);
+        let mark = match (n, class.is_violation()) {
+            (0, _) => "  ".to_string(),
+            (_, true) => paint("31", "!!"),
+            (_, false) => paint("33", " ~"),
+        };
+        let _ = writeln!(s, "  {mark} {:<18} {:>8}   {}", class.name(), n, class.meaning());
+        if class == Class::Redelivery {
+            for c in v.redelivery_causes.iter().take(3) {
+                let _ = writeln!(s, "       {:>26}   after {}", c.count, c.cause);
+            }
+        } else {
+            for f in v.findings.get(&class).into_iter().flatten().take(2) {
+                let _ = writeln!(s, "       {:>26}   at {:.1}s: {}", "", f.t as f64 / 1000.0, f.detail);
+            }
+        }
+    }
+    if v.skipped_by_seek > 0 {
+        let _ = writeln!(
+            s,
+            "     {:<18} {:>8}   skipped on purpose by an explicit seek",
+            "skipped-by-seek", v.skipped_by_seek
+        );
+        for f in v.seek_findings.iter().take(3) {
+            let first: Vec<String> = f.records.iter().map(|r| r.to_string()).collect();
+            let _ = writeln!(
+                s,
+                "       {:>26}   at {:.1}s: {} (first: {})",
+                "",
+                f.t as f64 / 1000.0,
+                f.detail,
+                first.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(s, "  expectations");
+    for j in o.expectations.iter().filter(|j| j.stated || !j.ok) {
+        let mark = if j.ok { paint("32", "ok  ") } else { paint("31", "FAIL") };
+        let _ = writeln!(s, "    {mark} {} {} (got {})", j.key, j.expected, j.actual);
+    }
+    let unstated_ok = o.expectations.iter().filter(|j| !j.stated && j.ok).count();
+    if unstated_ok > 0 {
+        let _ = writeln!(s, "    ok   {unstated_ok} implied (other anomaly classes 0, every group drained)");
+    }
+    let _ = writeln!(s, "  report     {}", o.dir.display());
+    s
+}

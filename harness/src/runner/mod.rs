@@ -1,0 +1,517 @@
+//! The runner: one scenario from start to verdict. It owns every resource of
+//! the run (cluster, workers, active faults) and tears all of them down on
+//! every path out, including errors and Ctrl-C.
+
+mod audit;
+mod clusters;
+mod progress;
+
+pub use clusters::Clusters;
+pub use progress::Progress;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
+
+use crate::checker::{self, Verdict};
+use crate::cluster::Cluster;
+use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
+use crate::nemesis::{self, member_name, Healer, Targets};
+use crate::report::{self, Outcome};
+use crate::scenario::{GroupSpec, Scenario};
+use crate::workers::{ConsumerWork, ProducerWork, WorkerHandle, WorkerSet, WorkerSpec};
+
+/// Why a run could not produce a verdict (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the cluster did not start: {0}")]
+    Cluster(String),
+    #[error(transparent)]
+    Fault(#[from] nemesis::FaultError),
+    #[error("{0}")]
+    Harness(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+pub struct RunOptions {
+    /// Folder that receives one subfolder per run.
+    pub reports_dir: PathBuf,
+    /// Show progress bars (only on a terminal).
+    pub progress: bool,
+}
+
+/// How long a member gets to leave cleanly before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How long the drain waits for commits after everything was processed.
+const COMMIT_SETTLE: Duration = Duration::from_secs(15);
+
+/// Runs one scenario and writes its report. The verdict decides pass/fail;
+/// an error means the harness could not judge. The cluster comes from
+/// `clusters` (kept from the previous scenario when it fits) and goes back
+/// there when the run left it healthy.
+pub async fn run(
+    scenario: &Scenario,
+    source: Option<&Path>,
+    opts: &RunOptions,
+    clusters: &mut Clusters,
+) -> Result<Outcome, RunError> {
+    let run_id = run_id(&scenario.name);
+    let dir = opts.reports_dir.join(&run_id);
+    std::fs::create_dir_all(dir.join("logs"))
+        .map_err(|e| RunError::Harness(format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(src) = source {
+        let _ = std::fs::copy(src, dir.join("scenario.toml"));
+    }
+    let started = std::time::Instant::now();
+    let (events, rx) = unbounded_channel();
+    let progress = Arc::new(Progress::default());
+    let writer = LedgerWriter::create(&dir.join(ledger::FILE_NAME))
+        .map_err(|e| RunError::Harness(format!("cannot write the ledger in {}: {e}", dir.display())))?;
+    let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
+
+    let bar = phase_bar(opts.progress, "starting cluster");
+    let lent = clusters.take(&scenario.cluster, &run_id, &dir).await?;
+    bar.finish_and_clear();
+    let cluster = lent.cluster.clone();
+    let described = match &lent.reused_from {
+        Some(first) => format!("{}, reused from {first}", cluster.describe()),
+        None => cluster.describe(),
+    };
+    let workers = WorkerSet::default();
+    let healer = Healer::new(cluster.clone());
+    let run = Run {
+        scenario,
+        run_id: run_id.clone(),
+        dir: dir.clone(),
+        topic: scenario.topic.name.clone().unwrap_or_else(|| format!("faultline-{run_id}")),
+        cluster: cluster.clone(),
+        workers: workers.clone(),
+        healer: healer.clone(),
+        events: events.clone(),
+        progress,
+        show_progress: opts.progress,
+        epoch: Instant::now(),
+    };
+    let result = tokio::select! {
+        r = run.body() => r,
+        _ = tokio::signal::ctrl_c() => Err(RunError::Interrupted),
+    };
+    // Teardown on every path: heal, stop workers; the cluster is kept for
+    // the next scenario only when all of that went well.
+    let heal_errors = healer.heal_all().await;
+    workers.kill_all();
+    for w in workers.all() {
+        w.wait().await;
+    }
+    drop(run);
+    drop(cluster);
+    clusters.give_back(lent, result.is_ok() && heal_errors.is_empty()).await;
+    drop(events);
+    let _ = ledger_task.await;
+    let drain = result?;
+    if !heal_errors.is_empty() {
+        return Err(RunError::Harness(format!("faults could not be healed: {}", heal_errors.join("; "))));
+    }
+    let verdict = check_dir(&dir).map_err(RunError::Harness)?;
+    let outcome = Outcome::new(scenario, &run_id, &dir, described, verdict, drain, started.elapsed());
+    report::write(&outcome).map_err(|e| RunError::Harness(format!("cannot write the report: {e}")))?;
+    Ok(outcome)
+}
+
+/// Re-checks the ledger of a run folder.
+pub fn check_dir(dir: &Path) -> Result<Verdict, String> {
+    let path = dir.join(ledger::FILE_NAME);
+    let entries = ledger::read(&path).map_err(|e| e.to_string())?;
+    let mut error = None;
+    let verdict = checker::check(entries.map_while(|e| match e {
+        Ok(e) => Some(e),
+        Err(e) => {
+            error = Some(e.to_string());
+            None
+        }
+    }));
+    match error {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
+}
+
+fn run_id(name: &str) -> String {
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    format!("{}-{}-{:04x}", &stamp[..14.min(stamp.len())], safe, rand::random::<u16>())
+}
+
+async fn write_ledger(mut rx: UnboundedReceiver<Entry>, mut writer: LedgerWriter, progress: Arc<Progress>) {
+    while let Some(entry) = rx.recv().await {
+        progress.observe(&entry);
+        if let Err(e) = writer.append(&entry) {
+            tracing::error!("ledger write failed ({}): {e}", writer.path().display());
+        }
+        while let Ok(entry) = rx.try_recv() {
+            progress.observe(&entry);
+            let _ = writer.append(&entry);
+        }
+        let _ = writer.flush();
+    }
+    let _ = writer.flush();
+}
+
+fn phase_bar(show: bool, msg: &'static str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message(msg);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn count_bar(show: bool, msg: &'static str, len: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len).with_message(msg);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// How the drain went, per group.
+#[derive(Debug, Clone, Default)]
+pub struct Drain {
+    pub timed_out: Vec<String>,
+    pub duration: Duration,
+}
+
+struct Run<'a> {
+    scenario: &'a Scenario,
+    run_id: String,
+    dir: PathBuf,
+    topic: String,
+    cluster: Arc<dyn Cluster>,
+    workers: WorkerSet,
+    healer: Healer,
+    events: UnboundedSender<Entry>,
+    progress: Arc<Progress>,
+    show_progress: bool,
+    epoch: Instant,
+}
+
+impl Run<'_> {
+    fn emit(&self, src: &str, ev: Event) {
+        let t = self.epoch.elapsed().as_millis() as u64;
+        let _ = self.events.send(Entry { t, src: src.to_string(), ev });
+    }
+
+    fn phase(&self, name: &str) {
+        tracing::info!("phase: {name}");
+        self.emit("runner", Event::Phase { name: name.into() });
+    }
+
+    fn group_name(&self, i: usize, g: &GroupSpec) -> String {
+        g.name.clone().unwrap_or_else(|| format!("faultline-{}-g{i}", self.run_id))
+    }
+
+    /// The run's phases, cut short when a worker fails by itself: the
+    /// workload it was part of can no longer be judged.
+    async fn body(&self) -> Result<Drain, RunError> {
+        tokio::select! {
+            r = self.phases() => r,
+            e = self.worker_failure() => Err(e),
+        }
+    }
+
+    async fn worker_failure(&self) -> RunError {
+        loop {
+            if let Some((name, code)) = self.progress.failed_worker() {
+                let log = self.dir.join("logs").join(format!("{name}.log"));
+                let why = last_line(&log).unwrap_or_default();
+                return RunError::Harness(format!(
+                    "worker {name} failed (exit code {code}): {why}\n(log: {})",
+                    log.display()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn phases(&self) -> Result<Drain, RunError> {
+        let s = self.scenario;
+        self.cluster
+            .create_topic(&self.topic, s.topic.partitions, s.topic.replication)
+            .await
+            .map_err(|e| RunError::Cluster(format!("cannot create topic {}: {}", self.topic, e.0)))?;
+        self.phase("workload");
+        let start = Instant::now();
+        let sink = self.raw_sink();
+
+        // Consumers and producers start on their own schedules.
+        let mut starts = tokio::task::JoinSet::new();
+        for (gi, g) in s.groups.iter().enumerate() {
+            let delay = g.start_after.unwrap_or_default();
+            let work = self.consumer_work(gi, g, None);
+            let (workers, dir, sink, bootstrap, topic) =
+                (self.workers.clone(), self.dir.clone(), sink.clone(), self.cluster.bootstrap(), self.topic.clone());
+            let (snapshot, bounded, members, partitions, group, events, epoch) = (
+                g.stops_by_itself(),
+                g.bounded,
+                g.members,
+                s.topic.partitions,
+                self.group_name(gi, g),
+                self.events.clone(),
+                self.epoch,
+            );
+            starts.spawn(async move {
+                tokio::time::sleep_until(start + delay).await;
+                let mut work = work;
+                if snapshot {
+                    let hwms = tokio::task::spawn_blocking(move || audit::watermarks(&bootstrap, &topic, partitions))
+                        .await
+                        .map_err(|e| e.to_string())??;
+                    for &(p, hwm) in &hwms {
+                        let t = epoch.elapsed().as_millis() as u64;
+                        let _ = events.send(Entry {
+                            t,
+                            src: "runner".into(),
+                            ev: Event::Snapshot { group: group.clone(), p, hwm },
+                        });
+                    }
+                    if bounded {
+                        work.snapshot = Some(hwms);
+                    }
+                }
+                for m in 0..members {
+                    spawn_worker(&workers, &member_name(gi, m), WorkerSpec::Consumer(work.clone()), &dir, &sink)?;
+                }
+                Ok::<(), String>(())
+            });
+        }
+        for (pi, p) in s.producers.iter().enumerate() {
+            let delay = p.start_after.unwrap_or_default();
+            let work = ProducerWork {
+                index: pi as u32,
+                bootstrap: self.cluster.bootstrap(),
+                topic: self.topic.clone(),
+                records: p.records,
+                rate: p.rate,
+                keys: p.keys,
+                acks: p.acks.as_config().into(),
+                idempotence: p.idempotence,
+                properties: p.properties.clone(),
+            };
+            let (workers, dir, sink) = (self.workers.clone(), self.dir.clone(), sink.clone());
+            starts.spawn(async move {
+                tokio::time::sleep_until(start + delay).await;
+                spawn_worker(&workers, &format!("p{pi}"), WorkerSpec::Producer(work), &dir, &sink)
+            });
+        }
+
+        let targets = Targets {
+            cluster: self.cluster.clone(),
+            workers: self.workers.clone(),
+            join: self.join_fn(sink.clone()),
+            events: self.raw_sink(),
+            progress: self.progress.clone(),
+            healer: self.healer.clone(),
+        };
+        let schedule = nemesis::run_schedule(s, targets, start);
+
+        let total: u64 = s.producers.iter().map(|p| p.records).sum::<u64>() * s.groups.len() as u64;
+        let bar = count_bar(self.show_progress, "processed", total);
+        let workload = async {
+            while let Some(r) = starts.join_next().await {
+                r.map_err(|e| RunError::Harness(e.to_string()))?.map_err(RunError::Harness)?;
+            }
+            // Producers done (each exits after its last delivery report).
+            for pi in 0..s.producers.len() {
+                if let Some(w) = self.workers.get(&format!("p{pi}")) {
+                    w.wait().await;
+                }
+            }
+            Ok::<(), RunError>(())
+        };
+        let ticker = async {
+            loop {
+                bar.set_position(self.progress.processed());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        let both = async {
+            let (w, f) = tokio::join!(workload, schedule);
+            w?;
+            f.map_err(RunError::from)
+        };
+        tokio::select! {
+            r = tokio::time::timeout(s.run.timeout, both) => match r {
+                Ok(r) => r?,
+                Err(_) => return Err(RunError::Harness(format!("the workload did not finish within run.timeout = {:?}", s.run.timeout))),
+            },
+            _ = ticker => unreachable!("the ticker never ends"),
+        }
+
+        self.phase("drain");
+        let drain = self.drain(&bar).await?;
+        bar.finish_and_clear();
+        self.phase("stop");
+        futures::future::join_all(self.workers.all().iter().map(|w| w.stop(STOP_GRACE))).await;
+        self.phase("audit");
+        self.audit().await?;
+        Ok(drain)
+    }
+
+    /// Waits until every group has processed up to the final high
+    /// watermarks (groups that stop by themselves: until their members exit).
+    async fn drain(&self, bar: &ProgressBar) -> Result<Drain, RunError> {
+        let s = self.scenario;
+        let (bootstrap, topic, parts) = (self.cluster.bootstrap(), self.topic.clone(), s.topic.partitions);
+        let hwms: Vec<(Partition, Offset)> =
+            tokio::task::spawn_blocking(move || audit::watermarks(&bootstrap, &topic, parts))
+                .await
+                .map_err(|e| RunError::Harness(e.to_string()))?
+                .map_err(RunError::Harness)?;
+        let started = Instant::now();
+        let deadline = started + s.run.drain_timeout;
+        let mut timed_out = Vec::new();
+        // Once a group has processed everything, give its commits this long
+        // to catch up (auto commit runs on an interval).
+        let settle_by = |settle: &mut Option<Instant>| *settle.get_or_insert_with(|| Instant::now() + COMMIT_SETTLE);
+        for (gi, g) in s.groups.iter().enumerate() {
+            let mut settle: Option<Instant> = None;
+            let name = self.group_name(gi, g);
+            let prefix = format!("g{gi}-");
+            loop {
+                bar.set_position(self.progress.processed());
+                // Bounded members exit by themselves. Others are done once
+                // they have processed and committed everything; the commit
+                // matters because stopping members triggers rebalances that
+                // make later commits fail.
+                let done = if g.stops_by_itself() {
+                    self.workers.live_with_prefix(&prefix).is_empty()
+                } else {
+                    self.progress.processed_up_to(&name, &hwms)
+                        && (self.progress.committed_up_to(&name, &hwms) || Instant::now() >= settle_by(&mut settle))
+                };
+                if done {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    tracing::warn!("group {name} did not drain within {:?}", s.run.drain_timeout);
+                    self.emit("runner", Event::DrainTimeout { group: name.clone() });
+                    timed_out.push(name);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(Drain { timed_out, duration: started.elapsed() })
+    }
+
+    async fn audit(&self) -> Result<(), RunError> {
+        let s = self.scenario;
+        let bar = phase_bar(self.show_progress, "audit read");
+        let (bootstrap, topic, parts) = (self.cluster.bootstrap(), self.topic.clone(), s.topic.partitions);
+        let sink = self.events.clone();
+        let epoch = self.epoch;
+        let groups: Vec<String> = s.groups.iter().enumerate().map(|(i, g)| self.group_name(i, g)).collect();
+        tokio::task::spawn_blocking(move || {
+            let send = |ev: Event| {
+                let _ = sink.send(Entry { t: epoch.elapsed().as_millis() as u64, src: "audit".into(), ev });
+            };
+            let hwms = audit::watermarks(&bootstrap, &topic, parts)?;
+            audit::read_log(&bootstrap, &topic, &hwms, Duration::from_secs(120), send)?;
+            for group in groups {
+                for (p, o) in audit::group_offsets(&bootstrap, &topic, parts, &group)? {
+                    send(Event::GroupOffset { group: group.clone(), p, o });
+                }
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .map_err(|e| RunError::Harness(e.to_string()))?
+        .map_err(RunError::Harness)?;
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    fn consumer_work(&self, gi: usize, g: &GroupSpec, snapshot: Option<Vec<(Partition, Offset)>>) -> ConsumerWork {
+        ConsumerWork {
+            group: self.group_name(gi, g),
+            bootstrap: self.cluster.bootstrap(),
+            topic: self.topic.clone(),
+            commit: g.commit,
+            batch: g.batch,
+            processing: g.processing.unwrap_or_default(),
+            protocol: g.protocol,
+            snapshot,
+            idle_exit: g.idle_exit,
+            properties: g.properties.clone(),
+        }
+    }
+
+    /// Workers and the nemesis report (source, event); the runner stamps
+    /// the time as it receives them.
+    fn raw_sink(&self) -> UnboundedSender<(String, Event)> {
+        let (tx, mut rx) = unbounded_channel::<(String, Event)>();
+        let events = self.events.clone();
+        let epoch = self.epoch;
+        tokio::spawn(async move {
+            while let Some((src, ev)) = rx.recv().await {
+                let t = epoch.elapsed().as_millis() as u64;
+                if events.send(Entry { t, src, ev }).is_err() {
+                    break;
+                }
+            }
+        });
+        tx
+    }
+
+    /// Starts a new member for group `gi`: a replacement under the crashed
+    /// member's name, or a new member under the next free name.
+    fn join_fn(&self, sink: UnboundedSender<(String, Event)>) -> nemesis::JoinFn {
+        let works: Vec<ConsumerWork> =
+            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(i, g, None)).collect();
+        let members: Vec<u32> = self.scenario.groups.iter().map(|g| g.members).collect();
+        let next = Arc::new(std::sync::Mutex::new(members));
+        let (workers, dir) = (self.workers.clone(), self.dir.clone());
+        Arc::new(move |gi: usize, name: Option<String>| {
+            let name = match name {
+                Some(n) => n,
+                None => {
+                    let mut next = next.lock().map_err(|_| "join lock poisoned".to_string())?;
+                    let m = next[gi];
+                    next[gi] += 1;
+                    member_name(gi, m)
+                }
+            };
+            spawn_worker(&workers, &name, WorkerSpec::Consumer(works[gi].clone()), &dir, &sink)
+        })
+    }
+}
+
+/// The last non-empty line of a log file: a failed worker's last words.
+fn last_line(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string)
+}
+
+fn spawn_worker(
+    workers: &WorkerSet,
+    name: &str,
+    spec: WorkerSpec,
+    dir: &Path,
+    sink: &UnboundedSender<(String, Event)>,
+) -> Result<(), String> {
+    let handle = WorkerHandle::spawn(name, &spec, &dir.join("logs"), sink.clone())
+        .map_err(|e| format!("cannot start worker {name}: {e}"))?;
+    workers.insert(handle);
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! The scenario file's shape. Every table rejects unknown fields so a typo is
+//! an error, not a silently ignored setting.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::expect::Expectation;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Defaults to the file name without extension.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub cluster: ClusterSpec,
+    #[serde(default)]
+    pub topic: TopicSpec,
+    #[serde(default, rename = "producer")]
+    pub producers: Vec<ProducerSpec>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupSpec>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultSpec>,
+    #[serde(default)]
+    pub run: RunSpec,
+    /// Expected counts per anomaly class (or aggregate), e.g. `lost = 0`.
+    #[serde(default)]
+    pub expect: BTreeMap<String, Expectation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// librdkafka's embedded mock cluster: no Docker, starts in milliseconds.
+    #[default]
+    Mock,
+    /// Kafka or Redpanda in containers.
+    Docker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    #[default]
+    Kafka,
+    Redpanda,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    #[serde(default)]
+    pub backend: Backend,
+    #[serde(default)]
+    pub flavor: Flavor,
+    #[serde(default = "one")]
+    pub brokers: u32,
+    /// Container image (docker backend); defaults per flavor.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Run on the cluster the previous scenario of the same `faultline run`
+    /// left, when it has the same shape (a fresh topic and groups each time).
+    /// `false`: start a cluster of its own.
+    #[serde(default = "yes")]
+    pub reuse: bool,
+}
+
+impl ClusterSpec {
+    /// Two scenarios can share a cluster when this is the same.
+    pub fn shape(&self) -> (Backend, Flavor, u32, Option<&str>) {
+        (self.backend, self.flavor, self.brokers, self.image.as_deref())
+    }
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec { backend: Backend::Mock, flavor: Flavor::Kafka, brokers: 1, image: None, reuse: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    /// Defaults to a name unique to the run.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "three")]
+    pub partitions: u32,
+    #[serde(default = "one")]
+    pub replication: u32,
+}
+
+impl Default for TopicSpec {
+    fn default() -> Self {
+        TopicSpec { name: None, partitions: 3, replication: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub enum Acks {
+    #[serde(rename = "0")]
+    None,
+    #[serde(rename = "1")]
+    Leader,
+    #[default]
+    #[serde(rename = "all")]
+    All,
+}
+
+impl Acks {
+    pub fn as_config(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpec {
+    /// How many records this producer writes.
+    pub records: u64,
+    /// Records per second; 0 means as fast as possible.
+    #[serde(default)]
+    pub rate: u64,
+    /// Number of distinct keys; 0 writes records without a key.
+    #[serde(default)]
+    pub keys: u64,
+    #[serde(default)]
+    pub acks: Acks,
+    #[serde(default = "yes")]
+    pub idempotence: bool,
+    /// Wait this long after the workload starts before producing.
+    #[serde(default, with = "humantime_serde")]
+    pub start_after: Option<Duration>,
+    /// Any librdkafka producer property.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// How a consumer stores and commits offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitStrategy {
+    /// enable.auto.commit=true, enable.auto.offset.store=true: librdkafka's
+    /// default, which stores an offset when the record is handed over.
+    #[default]
+    Auto,
+    /// enable.auto.commit=true, enable.auto.offset.store=false, and an
+    /// explicit store after processing: the fix for premature commits.
+    AutoStoreAfterProcessing,
+    /// A synchronous commit after every record.
+    SyncEach,
+    /// A synchronous commit after every `batch` records.
+    SyncBatch,
+    /// An asynchronous commit after every `batch` records.
+    Async,
+}
+
+impl CommitStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitStrategy::Auto => "auto",
+            CommitStrategy::AutoStoreAfterProcessing => "auto-store-after-processing",
+            CommitStrategy::SyncEach => "sync-each",
+            CommitStrategy::SyncBatch => "sync-batch",
+            CommitStrategy::Async => "async",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupProtocol {
+    #[default]
+    Classic,
+    /// KIP-848.
+    Consumer,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Group id; defaults to one unique to the run.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "one")]
+    pub members: u32,
+    #[serde(default)]
+    pub commit: CommitStrategy,
+    /// Records per commit for `sync-batch` and `async`.
+    #[serde(default = "hundred")]
+    pub batch: u32,
+    /// Simulated processing time per record.
+    #[serde(default, with = "humantime_serde")]
+    pub processing: Option<Duration>,
+    /// Stop at the high watermarks seen when the group starts.
+    #[serde(default)]
+    pub bounded: bool,
+    /// Stop once no record has arrived for this long: the unreliable rule
+    /// that `bounded` replaces. The group is judged against the high
+    /// watermarks seen when it started, as a bounded group is.
+    #[serde(default, with = "humantime_serde")]
+    pub idle_exit: Option<Duration>,
+    #[serde(default)]
+    pub protocol: GroupProtocol,
+    /// Start the members this long after the workload starts.
+    #[serde(default, with = "humantime_serde")]
+    pub start_after: Option<Duration>,
+    /// Any librdkafka consumer property.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl GroupSpec {
+    /// Members leave by themselves (at the snapshot, or when idle) and the
+    /// group is judged against the high watermarks seen when it started.
+    pub fn stops_by_itself(&self) -> bool {
+        self.bounded || self.idle_exit.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Broker stops answering (docker pause; mock: round-trip time raised).
+    PauseBroker,
+    /// Broker goes down and comes back with its data.
+    RestartBroker,
+    /// Clients lose their connection to a broker.
+    NetworkCut,
+    /// The broker loses its peers (docker network disconnect); clients
+    /// still reach it. Docker backend, 3 brokers.
+    IsolateBroker,
+    /// SIGKILL of a consumer; `duration` set: a replacement starts after it.
+    CrashConsumer,
+    /// SIGSTOP for `duration`, then SIGCONT.
+    StallConsumer,
+    /// The member leaves the group cleanly.
+    LeaveConsumer,
+    /// A new member joins the group.
+    JoinConsumer,
+    /// Fetching is paused for `duration` on every member of the group.
+    PauseFetch,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::PauseBroker => "pause-broker",
+            FaultKind::RestartBroker => "restart-broker",
+            FaultKind::NetworkCut => "network-cut",
+            FaultKind::IsolateBroker => "isolate-broker",
+            FaultKind::CrashConsumer => "crash-consumer",
+            FaultKind::StallConsumer => "stall-consumer",
+            FaultKind::LeaveConsumer => "leave-consumer",
+            FaultKind::JoinConsumer => "join-consumer",
+            FaultKind::PauseFetch => "pause-fetch",
+        }
+    }
+
+    pub fn targets_broker(self) -> bool {
+        matches!(
+            self,
+            FaultKind::PauseBroker | FaultKind::RestartBroker | FaultKind::NetworkCut | FaultKind::IsolateBroker
+        )
+    }
+
+    /// Faults that last for a while and must be healed.
+    pub fn needs_duration(self) -> bool {
+        matches!(
+            self,
+            FaultKind::PauseBroker
+                | FaultKind::RestartBroker
+                | FaultKind::NetworkCut
+                | FaultKind::IsolateBroker
+                | FaultKind::StallConsumer
+                | FaultKind::PauseFetch
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartMode {
+    /// SIGTERM: the broker shuts down cleanly.
+    #[default]
+    Graceful,
+    /// SIGKILL.
+    Hard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CutMode {
+    /// Nothing forwarded, connections hang.
+    #[default]
+    Blackhole,
+    /// Connections closed and refused.
+    Reset,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// Start this long after the workload starts.
+    #[serde(default, with = "humantime_serde")]
+    pub at: Option<Duration>,
+    /// Start once the groups have processed this many records in all; for a
+    /// fault that names a `member`, once that member has processed this many.
+    #[serde(default)]
+    pub after_processed: Option<u64>,
+    /// Start once the producers have had this many records acknowledged.
+    #[serde(default)]
+    pub after_acked: Option<u64>,
+    /// Wait this long after the trigger before injecting: lands a crash in
+    /// the middle of processing a record rather than right after one.
+    #[serde(default, with = "humantime_serde")]
+    pub delay: Option<Duration>,
+    /// How long the fault lasts before it is healed.
+    #[serde(default, with = "humantime_serde")]
+    pub duration: Option<Duration>,
+    /// Broker number (1-based) for broker faults.
+    #[serde(default)]
+    pub broker: Option<u32>,
+    /// Group name for consumer faults; defaults to the first group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Member number (0-based) for consumer faults.
+    #[serde(default)]
+    pub member: Option<u32>,
+    #[serde(default)]
+    pub restart: RestartMode,
+    #[serde(default)]
+    pub cut: CutMode,
+    /// pause-fetch: seek to the end on resume, skipping what was produced.
+    #[serde(default)]
+    pub seek_to_end: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// How long the group may take to process up to the high watermark once
+    /// producers and faults are done.
+    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    pub drain_timeout: Duration,
+    /// Upper bound for the whole workload phase.
+    #[serde(default = "ten_minutes", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        RunSpec { drain_timeout: sixty_seconds(), timeout: ten_minutes() }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+fn three() -> u32 {
+    3
+}
+fn hundred() -> u32 {
+    100
+}
+fn yes() -> bool {
+    true
+}
+fn sixty_seconds() -> Duration {
+    Duration::from_secs(60)
+}
+fn ten_minutes() -> Duration {
+    Duration::from_secs(600)
+}

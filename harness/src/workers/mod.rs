@@ -1,0 +1,133 @@
+//! Workers: each producer and consumer runs as a child process (this binary
+//! in worker mode). A worker reads commands as JSON lines on stdin and writes
+//! events as JSON lines on stdout, flushing each line before it acts on what
+//! it reported, so a SIGKILL never hides anything the worker did. Because
+//! workers only speak this protocol, a consumer written with another client
+//! can plug in later.
+
+mod consumer;
+mod emit;
+mod process;
+mod producer;
+
+pub use process::{WorkerHandle, WorkerSet};
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::{Offset, Partition};
+use crate::scenario::{CommitStrategy, GroupProtocol};
+
+/// Environment variable that carries a worker's spec (JSON) to the child.
+pub const SPEC_ENV: &str = "FAULTLINE_WORKER_SPEC";
+
+/// What a worker process is asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerSpec {
+    Producer(ProducerWork),
+    Consumer(ConsumerWork),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProducerWork {
+    pub index: u32,
+    pub bootstrap: String,
+    pub topic: String,
+    pub records: u64,
+    pub rate: u64,
+    pub keys: u64,
+    pub acks: String,
+    pub idempotence: bool,
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsumerWork {
+    pub group: String,
+    pub bootstrap: String,
+    pub topic: String,
+    pub commit: CommitStrategy,
+    pub batch: u32,
+    #[serde(with = "humantime_serde")]
+    pub processing: Duration,
+    pub protocol: GroupProtocol,
+    /// Bounded mode: stop once every assigned partition reaches these.
+    pub snapshot: Option<Vec<(Partition, Offset)>>,
+    /// Stop once no record has arrived for this long.
+    #[serde(default, with = "humantime_serde")]
+    pub idle_exit: Option<Duration>,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Commands from the runner to a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Command {
+    /// Leave cleanly: final commit, leave the group, exit.
+    Stop,
+    PauseFetch,
+    ResumeFetch {
+        seek_to_end: bool,
+    },
+}
+
+/// Entry point of `faultline worker`: runs the spec found in the
+/// environment and returns the process exit code.
+pub fn run_from_env() -> i32 {
+    let spec = match std::env::var(SPEC_ENV)
+        .map_err(|e| e.to_string())
+        .and_then(|s| serde_json::from_str::<WorkerSpec>(&s).map_err(|e| e.to_string()))
+    {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("faultline worker: no valid {SPEC_ENV}: {e} (workers are started by `faultline run`)");
+            return 2;
+        }
+    };
+    die_with_parent();
+    let result = match spec {
+        WorkerSpec::Producer(work) => producer::run(work),
+        WorkerSpec::Consumer(work) => consumer::run(work),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("worker failed: {e}");
+            emit::emit(&crate::ledger::Event::ClientError { msg: format!("worker failed: {e}") });
+            3
+        }
+    }
+}
+
+/// A worker must not outlive the harness, even if the harness is SIGKILLed.
+fn die_with_parent() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
+        std::process::exit(3);
+    }
+}
+
+/// Reads commands from stdin on a thread; end of input means Stop (the
+/// harness is gone or done with us).
+fn command_channel() -> std::sync::mpsc::Receiver<Command> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str::<Command>(&line) {
+                Ok(cmd) => {
+                    if tx.send(cmd).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!("ignoring bad command {line:?}: {e}"),
+            }
+        }
+        let _ = tx.send(Command::Stop);
+    });
+    rx
+}

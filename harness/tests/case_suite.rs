@@ -1,0 +1,136 @@
+//! The five real-world cases (scenarios/cases/) as a regression suite on real
+//! Kafka, run the way a CI job runs it: one `faultline run` over the folder,
+//! one cluster shared by the scenarios, junit.xml at the end. Three rounds in
+//! a row: every scenario meets its expectations each time and the verdicts do
+//! not change. Needs dockerd and the Kafka image (`bash docker/setup.sh`);
+//! without them it fails, loudly. Named `docker_*` like the other real-broker
+//! tests.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::{classes, count, run_suite, scenario_files, Run};
+
+const ROUNDS: usize = 3;
+
+/// The cases whose verdict class the mock reproduces (the others say in
+/// their file why it cannot).
+const ON_MOCK_TOO: [&str; 6] = [
+    "1-bounded-catch-up",
+    "2-premature-offset-store",
+    "2-store-after-processing",
+    "3-broker-restart",
+    "5-fetch-pause-resume",
+    "5-fetch-pause-seek-end",
+];
+
+fn name(r: &Run) -> String {
+    r.verdict["scenario"].as_str().unwrap_or("?").to_string()
+}
+
+fn elapsed_secs(r: &Run) -> f64 {
+    humantime::parse_duration(r.verdict["elapsed"].as_str().unwrap_or("0s")).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// What each case exists to show, beyond the expectations its file states.
+fn assert_case(r: &Run) {
+    let v = &r.verdict;
+    match name(r).as_str() {
+        "1-bounded-catch-up" => common::assert_bounded_groups(r, 3, 3000, 9000),
+        "1-idle-timeout-under-pause" => {
+            // Every lost delivery is the idle group's; the bounded group,
+            // under the same pause, lost nothing.
+            let lost = v["verdict"]["findings"]["lost-delivery"].as_array().expect("findings");
+            assert!(!lost.is_empty());
+            assert!(lost.iter().all(|f| f["group"] == "idle-exit"), "{lost:?}");
+        }
+        "2-premature-offset-store" => {
+            assert!(count(v, "premature-commit") > 0 && count(v, "lost-delivery") > 0, "{v:#}");
+        }
+        "3-broker-restart" => {
+            let causes = v["verdict"]["redelivery_causes"].as_array().expect("causes");
+            assert!(causes[0]["cause"].as_str().unwrap_or("").contains("restart-broker"), "{causes:?}");
+            // The members saw the restart and rejoined: a lost or revoked
+            // assignment, then a new one, after the fault started.
+            let start = fault_start(r);
+            let after = |key: &str| r.ledger.iter().any(|e| e["t"].as_u64() >= Some(start) && e["ev"][key].is_object());
+            assert!(after("client-error"), "session errors while the broker is down");
+            assert!(after("lost") || after("revoked"), "the assignment went");
+            assert!(after("assigned"), "and came back");
+        }
+        "4-pause-equals-session-timeout" => {
+            let start = fault_start(r);
+            assert!(
+                r.ledger.iter().any(|e| e["t"].as_u64() >= Some(start) && e["ev"]["lost"].is_object()),
+                "the member's session was lost during the pause"
+            );
+        }
+        "4-session-timeout-above-pause" => {
+            assert!(!r.ledger.iter().any(|e| e["ev"]["lost"].is_object()), "no session lost");
+        }
+        "5-fetch-pause-seek-end" => {
+            let seeks = v["verdict"]["seek_findings"].as_array().expect("seek findings");
+            assert!(!seeks.is_empty() && seeks.iter().all(|f| !f["records"].as_array().unwrap().is_empty()));
+        }
+        _ => {}
+    }
+}
+
+fn fault_start(r: &Run) -> u64 {
+    r.ledger.iter().find(|e| e["ev"]["fault-start"].is_object()).and_then(|e| e["t"].as_u64()).expect("a fault")
+}
+
+#[test]
+fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
+    let files = scenario_files("scenarios/cases");
+    assert!(files.len() >= 9, "{files:?}");
+    let mut verdicts: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut totals = Vec::new();
+    for round in 1..=ROUNDS {
+        let t0 = Instant::now();
+        let suite = run_suite(&files, &[]);
+        totals.push(t0.elapsed().as_secs_f64());
+        assert_eq!(suite.runs.len(), files.len(), "round {round}: one run per file\n{}", suite.stdout);
+        for r in &suite.runs {
+            assert_eq!(r.verdict["passed"], true, "round {round}, {}: {:#}", name(r), r.verdict);
+            assert!(
+                r.verdict["cluster"].as_str().unwrap_or("").starts_with("docker kafka"),
+                "{}",
+                r.verdict["cluster"]
+            );
+            assert_case(r);
+            verdicts.entry(name(r)).or_default().push(classes(&r.verdict));
+            times.entry(name(r)).or_default().push(elapsed_secs(r));
+        }
+        assert_eq!(suite.code, 0, "round {round}\n{}", suite.stdout);
+        // One cluster for the whole folder: every scenario after the first
+        // ran on the cluster the first one started.
+        let reused =
+            suite.runs.iter().filter(|r| r.verdict["cluster"].as_str().unwrap_or("").contains("reused")).count();
+        assert_eq!(reused, files.len() - 1, "round {round}");
+        // junit.xml: one test case per scenario, none failed.
+        assert_eq!(suite.junit.matches("<testcase ").count(), files.len(), "{}", suite.junit);
+        assert!(!suite.junit.contains("<failure") && !suite.junit.contains("<error"), "{}", suite.junit);
+    }
+    // The same files on the mock give the same verdict classes.
+    let mock_files: Vec<_> = files
+        .iter()
+        .filter(|f| ON_MOCK_TOO.iter().any(|c| f.file_stem().is_some_and(|s| s == *c)))
+        .cloned()
+        .collect();
+    assert_eq!(mock_files.len(), ON_MOCK_TOO.len());
+    let mock = run_suite(&mock_files, &["--backend", "mock"]);
+    assert_eq!(mock.code, 0, "{}", mock.stdout);
+    for r in &mock.runs {
+        assert_eq!(classes(&r.verdict), verdicts[&name(r)][0], "{}: mock vs kafka", name(r));
+    }
+    println!("\nwall time per scenario on Kafka (s), rounds 1..{ROUNDS}; anomaly classes found");
+    for (scenario, rounds) in &verdicts {
+        println!("  {scenario:<34} {:?}  {:?}", times[scenario], rounds[0]);
+        assert!(rounds.iter().all(|c| c == &rounds[0]), "{scenario}: the verdict changed between rounds: {rounds:?}");
+    }
+    println!("  suite total per round (s): {totals:.0?}");
+}

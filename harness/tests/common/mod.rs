@@ -1,0 +1,191 @@
+//! What the end-to-end tests share: run a scenario through the `faultline`
+//! binary exactly as a user does, and read back what the run wrote.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+pub struct Run {
+    pub code: i32,
+    pub verdict: Value,
+    pub ledger: Vec<Value>,
+    /// Keeps the run folder of a single run alive as long as the Run.
+    _reports: Option<tempfile::TempDir>,
+}
+
+/// Runs one scenario; returns the exit code and the verdict.json.
+pub fn run(scenario: &str) -> (i32, Value) {
+    let r = run_full(scenario);
+    (r.code, r.verdict)
+}
+
+pub fn run_full(scenario: &str) -> Run {
+    run_with(scenario, &[])
+}
+
+/// Runs one scenario with extra `faultline run` arguments.
+pub fn run_with(scenario: &str, extra: &[&str]) -> Run {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--no-progress", "--reports"])
+        .arg(reports.path())
+        .args(extra)
+        .arg(repo().join(scenario))
+        .output()
+        .expect("faultline runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run_dir = std::fs::read_dir(reports.path())
+        .expect("reports dir")
+        .filter_map(Result::ok)
+        .find(|e| e.path().join("verdict.json").exists())
+        .unwrap_or_else(|| panic!("{scenario}: no verdict written\nstdout:\n{stdout}\nstderr:\n{stderr}"))
+        .path();
+    println!("{stdout}");
+    // Keep the run folder of a failing test for inspection.
+    if !out.status.success() {
+        let keep =
+            std::env::temp_dir().join(format!("faultline-failed-{}", run_dir.file_name().unwrap().to_string_lossy()));
+        let _ = Command::new("cp").arg("-r").arg(&run_dir).arg(&keep).status();
+        eprintln!("run folder kept at {}", keep.display());
+    }
+    Run { _reports: Some(reports), ..read_run(&run_dir, out.status.code().unwrap_or(-1)) }
+}
+
+/// One `faultline run` over several files, as a CI job runs a suite.
+pub struct Suite {
+    pub code: i32,
+    pub stdout: String,
+    /// Each scenario's run, in the order they ran.
+    pub runs: Vec<Run>,
+    pub junit: String,
+    _reports: tempfile::TempDir,
+}
+
+pub fn run_suite(scenarios: &[PathBuf], extra: &[&str]) -> Suite {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--no-progress", "--reports"])
+        .arg(reports.path())
+        .args(extra)
+        .args(scenarios)
+        .output()
+        .expect("faultline runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(reports.path())
+        .expect("reports dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("ledger.jsonl").exists())
+        .collect();
+    dirs.sort(); // run folders start with their start time
+    let runs = dirs.iter().map(|d| read_run(d, 0)).collect();
+    let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap_or_default();
+    Suite { code: out.status.code().unwrap_or(-1), stdout, runs, junit, _reports: reports }
+}
+
+/// What one run folder holds; `code` is the caller's to know.
+fn read_run(dir: &Path, code: i32) -> Run {
+    let verdict = std::fs::read(dir.join("verdict.json"))
+        .map(|b| serde_json::from_slice(&b).expect("verdict.json"))
+        .unwrap_or(Value::Null);
+    let ledger = std::fs::read_to_string(dir.join("ledger.jsonl"))
+        .expect("ledger")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ledger line"))
+        .collect();
+    Run { code, verdict, ledger, _reports: None }
+}
+
+/// The scenario files of one folder, sorted.
+pub fn scenario_files(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join(folder))
+        .expect("scenario folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn count(v: &Value, class: &str) -> u64 {
+    v["verdict"]["counts"][class].as_u64().unwrap_or_else(|| panic!("no count for {class} in {v}"))
+}
+
+pub fn totals(v: &Value, field: &str) -> u64 {
+    v["verdict"]["totals"][field].as_u64().unwrap_or_else(|| panic!("no total {field}"))
+}
+
+/// The anomaly classes a verdict found (count above zero), redelivery aside:
+/// how often a record is processed again depends on timing, whether it is
+/// at all does not.
+pub fn classes(v: &Value) -> Vec<String> {
+    let counts = v["verdict"]["counts"].as_object().expect("counts");
+    counts
+        .iter()
+        .filter(|(k, n)| n.as_u64().unwrap_or(0) > 0 && k.as_str() != "redelivery")
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Every one of `groups` bounded groups took its snapshot, processed exactly
+/// the records below it (no overrun, no lost-delivery) and its members exited
+/// by themselves. Snapshots of a fresh topic add up to the records below
+/// them: at least `before` (written before any group started), fewer than
+/// `all` (the producer was still writing).
+pub fn assert_bounded_groups(r: &Run, groups: usize, before: u64, all: u64) {
+    let v = &r.verdict;
+    assert_eq!(count(v, "overrun"), 0, "{v:#}");
+    assert_eq!(count(v, "lost-delivery"), 0, "{v:#}");
+    let summaries = v["verdict"]["groups"].as_array().expect("groups");
+    assert_eq!(summaries.len(), groups);
+    for g in summaries {
+        assert_eq!(g["bounded"], true, "{g}");
+        let name = g["group"].as_str().expect("group name");
+        let snapshot: u64 = r
+            .ledger
+            .iter()
+            .filter(|e| e["ev"]["snapshot"]["group"] == name)
+            .filter_map(|e| e["ev"]["snapshot"]["hwm"].as_u64())
+            .sum();
+        assert!(snapshot >= before && snapshot < all, "group {name}: snapshot {snapshot} records");
+        let unique = g["processed"].as_u64().unwrap_or(0) - g["redelivered"].as_u64().unwrap_or(0);
+        assert_eq!(unique, snapshot, "group {name} processed exactly its snapshot: {g}");
+        let members: Vec<&str> = g["members"].as_array().expect("members").iter().filter_map(|m| m.as_str()).collect();
+        let finished = r
+            .ledger
+            .iter()
+            .filter(|e| e["ev"] == "finished" && members.contains(&e["src"].as_str().unwrap_or("")))
+            .count();
+        assert!(finished >= 1, "group {name}: members exit by themselves");
+    }
+}
+
+/// Containers and networks whose labels match `label` (e.g.
+/// `faultline.run=<id>`), asked of the Docker API.
+pub async fn docker_labelled(label: &str) -> (Vec<bollard::models::ContainerSummary>, Vec<bollard::models::Network>) {
+    use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
+    let docker = faultline::cluster::docker_client().await.expect("docker answers");
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        }))
+        .await
+        .expect("list containers");
+    let networks =
+        docker.list_networks(Some(ListNetworksOptions { filters: Some(filters) })).await.expect("list networks");
+    (containers, networks)
+}

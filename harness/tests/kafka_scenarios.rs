@@ -1,0 +1,117 @@
+//! Scenario files against real Kafka in containers, through the `faultline`
+//! binary. They need dockerd and the Kafka image (`bash docker/setup.sh`);
+//! without them they fail, loudly. Named `docker_*` so `--skip docker`
+//! leaves them out on purpose, never by accident.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{count, run_full, totals, Run};
+
+/// Milliseconds from the first fault's start to the first client error any
+/// worker reported after it (None: no error during the run).
+fn first_error_after_fault(r: &Run) -> Option<u64> {
+    let start = r.ledger.iter().find(|e| e["ev"]["fault-start"].is_object())?["t"].as_u64()?;
+    r.ledger
+        .iter()
+        .filter(|e| e["ev"]["client-error"].is_object())
+        .filter_map(|e| e["t"].as_u64())
+        .find(|t| *t >= start)
+        .map(|t| t - start)
+}
+
+/// The ledger holds the fault window in order: start, then end.
+fn assert_fault_window(r: &Run) {
+    let t = |key: &str| r.ledger.iter().find(|e| e["ev"][key].is_object()).and_then(|e| e["t"].as_u64());
+    let (start, end) = (t("fault-start").expect("fault-start"), t("fault-end").expect("fault-end"));
+    assert!(start < end, "fault window {start}..{end}");
+    assert!(r.ledger.iter().all(|e| e["ev"]["fault-end"]["err"].is_null()), "every fault healed");
+}
+
+fn assert_safe(scenario: &str) -> Run {
+    let r = run_full(scenario);
+    assert_eq!(r.code, 0, "{scenario}: {:#}", r.verdict);
+    assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+    assert_eq!(count(&r.verdict, "premature-commit"), 0);
+    assert_eq!(count(&r.verdict, "skip"), 0);
+    assert_eq!(totals(&r.verdict, "processed_unique"), totals(&r.verdict, "audited"));
+    assert_fault_window(&r);
+    r
+}
+
+#[test]
+fn docker_pause_broker_loses_nothing_and_hangs_rather_than_errors() {
+    let r = assert_safe("scenarios/kafka/pause-broker.toml");
+    // A frozen broker keeps its sockets: clients wait instead of failing
+    // fast as they do on a reset (see the reset test: under 2 s).
+    if let Some(ms) = first_error_after_fault(&r) {
+        assert!(ms >= 2_000, "a pause should not surface as an immediate error, got one after {ms} ms");
+    }
+}
+
+#[test]
+fn docker_restart_broker_loses_nothing_and_clients_see_it() {
+    let r = assert_safe("scenarios/kafka/restart-broker.toml");
+    assert!(first_error_after_fault(&r).is_some(), "a broker restart is visible to the clients");
+}
+
+#[test]
+fn docker_network_reset_errors_at_once_blackhole_hangs() {
+    let reset = assert_safe("scenarios/kafka/network-reset.toml");
+    let blackhole = assert_safe("scenarios/kafka/network-blackhole.toml");
+    let reset_ms = first_error_after_fault(&reset).expect("a reset shows as client errors");
+    println!(
+        "first client error after the cut: reset {reset_ms} ms, blackhole {:?} ms",
+        first_error_after_fault(&blackhole)
+    );
+    assert!(reset_ms < 2_000, "reset: refused connections surface within seconds, got {reset_ms} ms");
+    match first_error_after_fault(&blackhole) {
+        None => {}
+        Some(ms) => assert!(ms > reset_ms, "blackhole hangs longer than reset errors ({ms} vs {reset_ms} ms)"),
+    }
+}
+
+#[test]
+fn docker_three_nodes_partition_and_hard_restart_lose_no_writes() {
+    let r = assert_safe("scenarios/kafka/three-node-isolate.toml");
+    assert_eq!(totals(&r.verdict, "acked"), 8000);
+    assert_eq!(totals(&r.verdict, "faults"), 2);
+}
+
+async fn labelled(pid: u32) -> (usize, usize) {
+    let (containers, networks) = common::docker_labelled(&format!("faultline.pid={pid}")).await;
+    (containers.len(), networks.len())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_cleanup_after_faultline_is_killed_leaves_nothing() {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--no-progress", "--reports"])
+        .arg(reports.path())
+        .arg(common::repo().join("scenarios/kafka/pause-broker.toml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("faultline starts");
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (containers, _) = labelled(pid).await;
+        if containers > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "faultline never started a broker");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    child.kill().expect("SIGKILL faultline");
+    child.wait().expect("reaped");
+    assert!(labelled(pid).await.0 > 0, "a killed harness leaves its broker running: that is what cleanup is for");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline")).arg("cleanup").output().expect("cleanup runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (containers, networks) = labelled(pid).await;
+    assert_eq!((containers, networks), (0, 0), "cleanup: {}", String::from_utf8_lossy(&out.stdout));
+}
