@@ -116,11 +116,8 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
         assert!(!suite.junit.contains("<failure") && !suite.junit.contains("<error"), "{}", suite.junit);
     }
     // The same files on the mock give the same verdict classes.
-    let mock_files: Vec<_> = files
-        .iter()
-        .filter(|f| ON_MOCK_TOO.iter().any(|c| f.file_stem().is_some_and(|s| s == *c)))
-        .cloned()
-        .collect();
+    let mock_files: Vec<_> =
+        files.iter().filter(|f| ON_MOCK_TOO.iter().any(|c| f.file_stem().is_some_and(|s| s == *c))).cloned().collect();
     assert_eq!(mock_files.len(), ON_MOCK_TOO.len());
     let mock = run_suite(&mock_files, &["--backend", "mock"]);
     assert_eq!(mock.code, 0, "{}", mock.stdout);

@@ -66,7 +66,7 @@ fn fetch_pause_and_resume_skips_nothing() {
     assert_eq!(count(&v, "skip"), 0);
     assert_eq!(count(&v, "lost-delivery"), 0);
     assert_eq!(v["verdict"]["skipped_by_seek"], 0);
-    assert_eq!(totals(&v, "processed_unique"), 3000);
+    assert_eq!(totals(&v, "processed_unique"), 5000);
     assert!(totals(&v, "commits_ok") > 0, "sync-batch commits");
     assert_eq!(totals(&v, "commit_errors"), 0);
 }
@@ -78,7 +78,7 @@ fn seek_to_end_on_resume_is_reported_as_skipped_on_purpose() {
     let skipped = v["verdict"]["skipped_by_seek"].as_u64().unwrap();
     assert!(skipped > 0);
     assert_eq!(count(&v, "lost-delivery"), 0);
-    assert_eq!(totals(&v, "processed_unique") + skipped, 3000);
+    assert_eq!(totals(&v, "processed_unique") + skipped, 5000);
 }
 
 #[test]

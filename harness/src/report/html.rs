@@ -435,7 +435,7 @@ fn page(o: &Outcome, data: &Data) -> String {
     );
     s.push_str(&header(o));
     s.push_str(CHART);
-    let _ = write!(s, "<script type=\"application/json\" id=\"data\">{}</script>\n", embed(data));
+    let _ = writeln!(s, "<script type=\"application/json\" id=\"data\">{}</script>", embed(data));
     let _ = write!(s, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     s
 }
@@ -891,27 +891,5 @@ mod tests {
         assert!(page.len() < 200_000, "{} bytes", page.len());
         let d = data(&page);
         assert!(d["processed"].as_array().unwrap().len() <= MAX_BUCKETS as usize);
-    }
-}
-#[cfg(test)]
-mod tmp_hook {
-    #[test]
-    fn tmp_render_dir() {
-        let Ok(dir) = std::env::var("TMP_HTML_DIR") else { return };
-        let dir = std::path::PathBuf::from(dir);
-        let entries = crate::ledger::read_all(&dir.join("ledger.jsonl")).unwrap();
-        let o = super::Outcome {
-            scenario: "synthetic-case-4".into(),
-            description: "broker paused as long as the session timeout: session lost, second batch processed again".into(),
-            run_id: "x".into(),
-            dir: dir.clone(),
-            cluster: "kafka (synthetic)".into(),
-            passed: true,
-            expectations: Vec::new(),
-            elapsed: std::time::Duration::from_secs(40),
-            drain: std::time::Duration::ZERO,
-            verdict: crate::checker::check(entries.iter().cloned()),
-        };
-        super::write(&o).unwrap();
     }
 }

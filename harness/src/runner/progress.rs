@@ -28,6 +28,24 @@ struct State {
     failed: Option<(String, i32)>,
 }
 
+enum Mark {
+    Processed,
+    Committed,
+}
+
+impl State {
+    /// Raises the group's high mark of `kind` on partition `p` to `o`.
+    fn raise(&mut self, kind: Mark, member: &str, p: Partition, o: Offset) {
+        let Some(group) = self.group_of.get(member).cloned() else { return };
+        let marks = match kind {
+            Mark::Processed => &mut self.max_processed,
+            Mark::Committed => &mut self.max_committed,
+        };
+        let max = marks.entry(group).or_default().entry(p).or_insert(-1);
+        *max = (*max).max(o);
+    }
+}
+
 impl Progress {
     pub fn observe(&self, entry: &Entry) {
         match &entry.ev {
@@ -38,17 +56,15 @@ impl Progress {
                 self.processed.fetch_add(1, Ordering::Relaxed);
                 let mut st = self.state.lock().expect("progress");
                 *st.processed_by.entry(entry.src.clone()).or_default() += 1;
-                if let Some(group) = st.group_of.get(&entry.src).cloned() {
-                    let max = st.max_processed.entry(group).or_default().entry(*p).or_insert(-1);
-                    *max = (*max).max(*o);
-                }
+                st.raise(Mark::Processed, &entry.src, *p, *o);
+            }
+            // A seek past records is progress too: they are not the group's
+            // to process, and the drain must not wait for them.
+            Event::Seek { p, to, .. } => {
+                self.state.lock().expect("progress").raise(Mark::Processed, &entry.src, *p, *to - 1);
             }
             Event::Committed { p, o, err: None } => {
-                let mut st = self.state.lock().expect("progress");
-                if let Some(group) = st.group_of.get(&entry.src).cloned() {
-                    let max = st.max_committed.entry(group).or_default().entry(*p).or_insert(-1);
-                    *max = (*max).max(*o);
-                }
+                self.state.lock().expect("progress").raise(Mark::Committed, &entry.src, *p, *o);
             }
             // A worker's own error (bad property, client creation failed…).
             // Killed workers have no code, finished ones exit 0.
