@@ -5,7 +5,7 @@
 mod docker;
 mod mock;
 
-pub use docker::{cleanup_all, cleanup_stale, docker_client, CleanupReport, DockerCluster};
+pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, CleanupReport, DockerCluster};
 pub use mock::MockCluster;
 
 use std::time::Duration;

@@ -75,7 +75,17 @@ pub async fn run(
     let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
 
     let bar = phase_bar(opts.progress, "starting cluster");
-    let lent = clusters.take(&scenario.cluster, &run_id, &dir).await?;
+    let lent = tokio::select! {
+        r = clusters.take(&scenario.cluster, &run_id, &dir) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            if scenario.cluster.backend == crate::scenario::Backend::Docker {
+                if let Err(e) = crate::cluster::cleanup_run(&run_id).await {
+                    tracing::warn!("cleanup of the interrupted start: {e}");
+                }
+            }
+            return Err(RunError::Interrupted);
+        }
+    };
     bar.finish_and_clear();
     let cluster = lent.cluster.clone();
     let described = match &lent.reused_from {

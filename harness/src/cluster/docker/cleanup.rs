@@ -10,7 +10,7 @@ use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, RemoveContainerOptions};
 use bollard::Docker;
 
-use super::engine::{self, LABEL, LABEL_PID, LABEL_PID_START};
+use super::engine::{self, LABEL, LABEL_PID, LABEL_PID_START, LABEL_RUN};
 use crate::cluster::{ClusterError, ClusterResult};
 
 /// What a cleanup removed, by name.
@@ -44,12 +44,14 @@ impl fmt::Display for CleanupReport {
 
 /// Which labelled objects to remove.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Scope {
+pub(super) enum Scope<'a> {
     /// Those whose harness process has exited.
     Stale,
     /// Those not owned by a live harness process: also those without a
     /// readable owner label.
     Orphaned,
+    /// Those of one run, whoever owns them: a start cut short by Ctrl-C.
+    Run(&'a str),
 }
 
 /// Removes (force) the containers and networks labelled `faultline=1`
@@ -65,7 +67,13 @@ pub async fn cleanup_all() -> ClusterResult<CleanupReport> {
     reap(&engine::connect().await?, Scope::Orphaned).await
 }
 
-pub(super) async fn reap(docker: &Docker, scope: Scope) -> ClusterResult<CleanupReport> {
+/// Removes what the start of run `run_id` made, when that start was cut
+/// short (Ctrl-C) before a cluster existed to shut down.
+pub async fn cleanup_run(run_id: &str) -> ClusterResult<CleanupReport> {
+    reap(&engine::connect().await?, Scope::Run(run_id)).await
+}
+
+pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<CleanupReport> {
     let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL}=1")])]);
     let mut report = CleanupReport::default();
     let mut failures = Vec::new();
@@ -134,6 +142,9 @@ pub(super) async fn remove_network(docker: &Docker, id: &str) -> Result<(), Dock
 }
 
 fn doomed(scope: Scope, labels: &HashMap<String, String>) -> bool {
+    if let Scope::Run(run) = scope {
+        return labels.get(LABEL_RUN).is_some_and(|r| r == run);
+    }
     match owner_alive(labels) {
         Some(alive) => !alive,
         None => scope == Scope::Orphaned,
@@ -177,6 +188,10 @@ mod tests {
 
         let unowned = labels(&[(LABEL, "1")]);
         assert!(!doomed(Scope::Stale, &unowned) && doomed(Scope::Orphaned, &unowned));
+
+        // A run's own start, cut short: its objects go though their owner lives.
+        let run = labels(&[(LABEL_PID, &me), (LABEL_PID_START, &start), (LABEL_RUN, "r1")]);
+        assert!(doomed(Scope::Run("r1"), &run) && !doomed(Scope::Run("r2"), &run));
     }
 
     #[test]

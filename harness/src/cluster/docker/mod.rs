@@ -22,7 +22,7 @@ mod engine;
 mod probe;
 mod spec;
 
-pub use cleanup::{cleanup_all, cleanup_stale, CleanupReport};
+pub use cleanup::{cleanup_all, cleanup_run, cleanup_stale, CleanupReport};
 pub use engine::connect as docker_client;
 
 use std::collections::HashMap;
