@@ -121,7 +121,7 @@ pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<Cle
 
 /// Force-removes a container with its anonymous volumes, thawing it first if
 /// it is paused (engines differ on removing a frozen one); gone already is fine.
-pub(super) async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> {
+async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> {
     match docker.inspect_container(id, None).await {
         Ok(info) if info.state.as_ref().and_then(|s| s.paused) == Some(true) => docker.unpause_container(id).await?,
         Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => return Ok(()),

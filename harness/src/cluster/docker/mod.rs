@@ -1,8 +1,10 @@
 //! The docker backend: Kafka (KRaft) or Redpanda brokers in containers, each
-//! behind faultline's own proxy. Plain bollard rather than testcontainers:
-//! the backend needs pause, kill, network disconnect, labels on networks and
-//! explicit control of pulling and removal, none of which GenericImage adds
-//! anything to, and its Drop-based removal is not what an aborted run needs.
+//! behind faultline's own proxy. testcontainers (`GenericImage`) creates,
+//! starts, pauses, stops and removes the broker containers; bollard does
+//! what it has no verb for: networks (create, connect, disconnect), SIGKILL,
+//! inspect, logs, and reaping by label what an aborted run left (a
+//! testcontainers handle removes its container on drop, which an aborted
+//! process never reaches).
 //!
 //! Clients reach broker N as 127.0.0.1:<proxy port> → proxy → 127.0.0.1:<host
 //! port> published by Docker → the container's 9092, and the broker
@@ -31,9 +33,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+
 use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest};
-use bollard::query_parameters::{CreateContainerOptions, KillContainerOptions, StopContainerOptions};
+use bollard::query_parameters::KillContainerOptions;
 use bollard::Docker;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage};
 use tokio::time::Instant;
 
 use super::{Cluster, ClusterError, ClusterResult};
@@ -67,7 +73,10 @@ pub struct DockerCluster {
 
 struct Broker {
     id: u32,
+    /// The container's name, for bollard.
     container: String,
+    /// testcontainers' handle; taken at teardown to remove the container.
+    handle: Mutex<Option<Arc<ContainerAsync<GenericImage>>>>,
     /// kafka-N: the alias on the run network, and the log file's name.
     hostname: String,
     proxy: Proxy,
@@ -138,21 +147,17 @@ impl DockerCluster {
             let node = spec::Node { id, host_port, proxy_port: proxy.addr().port() };
             let hostname = spec::hostname(self.flavor, id);
             let container = format!("faultline-{run_id}-{hostname}");
-            let opts = CreateContainerOptions { name: Some(container.clone()), ..Default::default() };
-            self.docker
-                .create_container(Some(opts), spec::container(&plan, &node))
+            let handle = spec::request(&plan, &node, &container)
+                .start()
                 .await
-                .map_err(|e| ClusterError(format!("cannot create container {container}: {e}")))?;
-            self.brokers.push(Broker { id, container, hostname, proxy });
+                .map_err(|e| ClusterError(format!("cannot start container {container}: {e}")))?;
+            let broker = Broker { id, container, handle: Mutex::new(Some(Arc::new(handle))), hostname, proxy };
+            // Peers find each other under their aliases on the run network;
+            // KRaft retries until every voter resolves.
+            self.join_run_network(&broker).await?;
+            self.brokers.push(broker);
         }
         self.bootstrap = self.brokers.iter().map(|b| b.proxy.addr().to_string()).collect::<Vec<_>>().join(",");
-        for b in &self.brokers {
-            self.join_run_network(b).await?;
-            self.docker
-                .start_container(&b.container, None)
-                .await
-                .map_err(|e| ClusterError(format!("cannot start container {}: {e}", b.container)))?;
-        }
         self.wait_ready(&(1..=brokers).collect::<Vec<_>>()).await
     }
 
@@ -192,6 +197,30 @@ impl DockerCluster {
             .map_err(|e| ClusterError(format!("cannot connect {} to {}: {e}", b.container, self.run_network)))
     }
 
+    /// The testcontainers handle of a broker not yet torn down.
+    fn handle(&self, b: &Broker) -> ClusterResult<Arc<ContainerAsync<GenericImage>>> {
+        let handle = b.handle.lock().map_err(|_| ClusterError("container handle lock poisoned".into()))?.clone();
+        handle.ok_or_else(|| ClusterError(format!("{} was already removed", b.container)))
+    }
+
+    /// Removes a broker's container with its anonymous volumes, thawing it
+    /// first if a fault left it paused (engines differ on removing a frozen
+    /// one). A handle still shared elsewhere removes it when dropped.
+    async fn remove(&self, b: &Broker) -> ClusterResult<()> {
+        let Some(handle) = b.handle.lock().ok().and_then(|mut h| h.take()) else { return Ok(()) };
+        let paused = self.docker.inspect_container(&b.container, None).await.ok().and_then(|i| i.state?.paused);
+        if paused == Some(true) {
+            handle.unpause().await.map_err(docker_err("unpause", b))?;
+        }
+        match Arc::try_unwrap(handle) {
+            Ok(handle) => handle.rm().await.map_err(docker_err("remove", b)),
+            Err(shared) => {
+                drop(shared);
+                Ok(())
+            }
+        }
+    }
+
     fn broker(&self, id: u32) -> ClusterResult<&Broker> {
         self.brokers
             .iter()
@@ -200,10 +229,12 @@ impl DockerCluster {
     }
 
     /// Polls with a real metadata request through the proxies until the
-    /// brokers `ids` are in the answer (registered and unfenced); gives up
-    /// early when one of their containers is not running. The request goes
-    /// to the other brokers when there are any: an isolated broker answers
-    /// from a stale view that still holds itself.
+    /// brokers `ids` are in the answer (registered and unfenced) and, when
+    /// there are other brokers, until each of `ids` names the same partition
+    /// leaders as they do; gives up early when one of their containers is
+    /// not running. The first request goes to the other brokers: an isolated
+    /// broker answers from a stale view that still holds itself, and keeps
+    /// naming itself leader for a while after it is back.
     async fn wait_ready(&self, ids: &[u32]) -> ClusterResult<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let want: Vec<i32> = ids.iter().map(|&id| id as i32).collect();
@@ -212,7 +243,9 @@ impl DockerCluster {
         let via = if others.is_empty() { self.bootstrap.clone() } else { others.join(",") };
         loop {
             let seen = probe::broker_ids(&via, PROBE_TIMEOUT).await;
-            if matches!(&seen, Ok(ids) if want.iter().all(|w| ids.contains(w))) {
+            if matches!(&seen, Ok(ids) if want.iter().all(|w| ids.contains(w)))
+                && (others.is_empty() || self.agree(ids, &via).await)
+            {
                 return Ok(());
             }
             for &id in ids {
@@ -230,6 +263,20 @@ impl DockerCluster {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// Whether each of the brokers `ids`, asked alone, names the same
+    /// partition leaders as the cluster does through `via`.
+    async fn agree(&self, ids: &[u32], via: &str) -> bool {
+        let Ok(cluster) = probe::leaders(via, PROBE_TIMEOUT).await else { return false };
+        for &id in ids {
+            let Ok(b) = self.broker(id) else { return false };
+            match probe::leaders(&b.proxy.addr().to_string(), PROBE_TIMEOUT).await {
+                Ok(own) if own == cluster => {}
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// None while the container runs, else its state ("exited, code 1").
@@ -277,7 +324,7 @@ impl DockerCluster {
         let mut errors = Vec::new();
         for b in &self.brokers {
             b.proxy.stop();
-            if let Err(e) = cleanup::remove_container(&self.docker, &b.container).await {
+            if let Err(e) = self.remove(b).await {
                 errors.push(format!("container {}: {e}", b.container));
             }
         }
@@ -294,7 +341,7 @@ impl DockerCluster {
     }
 }
 
-fn docker_err(what: &str, b: &Broker) -> impl FnOnce(bollard::errors::Error) -> ClusterError {
+fn docker_err<E: std::fmt::Display>(what: &str, b: &Broker) -> impl FnOnce(E) -> ClusterError {
     let msg = format!("cannot {what} {} (broker {})", b.container, b.id);
     move |e| ClusterError(format!("{msg}: {e}"))
 }
@@ -336,9 +383,10 @@ impl Cluster for DockerCluster {
     /// freeze in time, as on a loaded machine; another try then succeeds.
     async fn pause_broker(&self, broker: u32, _hint: Duration) -> ClusterResult<()> {
         let b = self.broker(broker)?;
+        let handle = self.handle(b)?;
         let mut attempt = 1;
         loop {
-            match self.docker.pause_container(&b.container).await {
+            match handle.pause().await {
                 Err(e) if attempt < PAUSE_TRIES && e.to_string().contains("unable to freeze") => {
                     tracing::warn!("pausing broker {broker}, try {attempt}: {e}");
                     attempt += 1;
@@ -351,15 +399,14 @@ impl Cluster for DockerCluster {
 
     async fn resume_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.docker.unpause_container(&b.container).await.map_err(docker_err("unpause", b))
+        self.handle(b)?.unpause().await.map_err(docker_err("unpause", b))
     }
 
     async fn stop_broker(&self, broker: u32, mode: RestartMode) -> ClusterResult<()> {
         let b = self.broker(broker)?;
         match mode {
             RestartMode::Graceful => {
-                let opts = StopContainerOptions { t: Some(STOP_GRACE_SECS), ..Default::default() };
-                self.docker.stop_container(&b.container, Some(opts)).await.map_err(docker_err("stop", b))
+                self.handle(b)?.stop_with_timeout(Some(STOP_GRACE_SECS)).await.map_err(docker_err("stop", b))
             }
             RestartMode::Hard => {
                 let opts = KillContainerOptions { signal: "SIGKILL".into() };
@@ -371,7 +418,7 @@ impl Cluster for DockerCluster {
     /// Same container, so the same host port and the data it had.
     async fn start_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.docker.start_container(&b.container, None).await.map_err(docker_err("start", b))?;
+        self.handle(b)?.start().await.map_err(docker_err("start", b))?;
         self.wait_ready(&[broker]).await
     }
 

@@ -1,6 +1,7 @@
 //! Kafka requests the backend makes itself, always through the proxies (so
 //! a probe sees what clients see): readiness and topic creation.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -30,6 +31,24 @@ pub(super) async fn broker_ids(bootstrap: &str, timeout: Duration) -> Result<Vec
         let client: BaseConsumer = config.create().map_err(|e| e.to_string())?;
         let md = client.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
         Ok(md.brokers().iter().map(|b| b.id()).collect())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Partition leaders as a metadata request through `bootstrap` sees them:
+/// ((topic, partition), leader). A broker back from a partition can answer
+/// from a stale view for a while, naming itself leader of partitions it lost.
+pub(super) async fn leaders(bootstrap: &str, timeout: Duration) -> Result<BTreeMap<(String, i32), i32>, String> {
+    let config = config(bootstrap);
+    tokio::task::spawn_blocking(move || {
+        let client: BaseConsumer = config.create().map_err(|e| e.to_string())?;
+        let md = client.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
+        Ok(md
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(move |p| ((t.name().to_string(), p.id()), p.leader())))
+            .collect())
     })
     .await
     .map_err(|e| e.to_string())?

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use testcontainers::core::{ContainerPort, ImageExt};
+use testcontainers::{ContainerRequest, GenericImage};
 
 use crate::scenario::Flavor;
 
@@ -77,6 +79,33 @@ pub(super) fn container(plan: &Plan, node: &Node) -> ContainerCreateBody {
         }),
         ..Default::default()
     }
+}
+
+/// The container as a testcontainers request: the same settings as
+/// [`container`], which the tests read. testcontainers binds mapped ports on
+/// every interface; the host-config modifier (applied last) puts them back
+/// on 127.0.0.1.
+pub(super) fn request(plan: &Plan, node: &Node, name: &str) -> ContainerRequest<GenericImage> {
+    let body = container(plan, node);
+    let (repo, tag) = match plan.image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (plan.image, "latest"),
+    };
+    let mut req = GenericImage::new(repo, tag)
+        .with_container_name(name)
+        .with_network(plan.client_network)
+        .with_labels(plan.labels.clone())
+        .with_mapped_port(node.host_port, ContainerPort::Tcp(9092));
+    for var in body.env.unwrap_or_default() {
+        if let Some((k, v)) = var.split_once('=') {
+            req = req.with_env_var(k, v);
+        }
+    }
+    if let Some(cmd) = body.cmd {
+        req = req.with_cmd(cmd);
+    }
+    let bindings = body.host_config.and_then(|h| h.port_bindings);
+    req.with_host_config_modifier(move |host| host.port_bindings = bindings.clone())
 }
 
 /// The official apache/kafka image's convention (faultline/kafka follows
@@ -222,6 +251,24 @@ mod tests {
         let body = container(&plan(Flavor::Redpanda, 1, &labels), &Node { id: 1, host_port: 40001, proxy_port: 41001 });
         let cmd = body.cmd.expect("cmd").join(" ");
         assert!(cmd.ends_with("--advertise-kafka-addr INTERNAL://localhost:29092,EXTERNAL://127.0.0.1:41001"), "{cmd}");
+    }
+
+    #[test]
+    fn the_testcontainers_request_carries_the_same_settings() {
+        let labels = HashMap::from([("faultline.run".to_string(), "r1".to_string())]);
+        let plan = plan(Flavor::Kafka, 1, &labels);
+        let node = Node { id: 1, host_port: 40001, proxy_port: 41001 };
+        let req = request(&plan, &node, "faultline-r1-kafka-1");
+        assert_eq!(req.descriptor(), "img:1");
+        assert_eq!(req.container_name().as_deref(), Some("faultline-r1-kafka-1"));
+        assert_eq!(req.network().as_deref(), Some(plan.client_network));
+        assert_eq!(req.labels().get("faultline.run").map(String::as_str), Some("r1"));
+        let env: HashMap<String, String> = req.env_vars().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(env, env_of(&container(&plan, &node)));
+        let ports = req.ports().expect("mapped port");
+        assert_eq!((ports[0].host_port(), ports[0].container_port()), (40001, ContainerPort::Tcp(9092)));
+        let redpanda = request(&self::plan(Flavor::Redpanda, 1, &labels), &node, "n");
+        assert_eq!(redpanda.cmd().next().as_deref(), Some("redpanda"));
     }
 
     #[test]
