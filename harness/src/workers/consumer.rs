@@ -23,6 +23,9 @@ struct Reporter {
     topic: String,
     /// Fetching was paused on request: keep it paused across rebalances.
     paused: std::sync::atomic::AtomicBool,
+    /// Partitions were revoked or lost since the member last looked: the
+    /// offsets it had pending belong to the old assignment.
+    revoked: std::sync::atomic::AtomicBool,
 }
 
 impl ClientContext for Reporter {
@@ -34,6 +37,7 @@ impl ClientContext for Reporter {
 impl ConsumerContext for Reporter {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
+            self.revoked.store(true, std::sync::atomic::Ordering::SeqCst);
             let parts = partitions(tpl);
             let generation = generation(consumer);
             emit(&if consumer.assignment_lost() {
@@ -115,8 +119,11 @@ pub fn run(work: ConsumerWork) -> KafkaResult<()> {
     for (k, v) in &work.properties {
         config.set(k, v);
     }
-    let consumer: BaseConsumer<Reporter> =
-        config.create_with_context(Reporter { topic: work.topic.clone(), paused: Default::default() })?;
+    let consumer: BaseConsumer<Reporter> = config.create_with_context(Reporter {
+        topic: work.topic.clone(),
+        paused: Default::default(),
+        revoked: Default::default(),
+    })?;
     consumer.subscribe(&[&work.topic])?;
     emit(&Event::Started { role: Role::Consumer, group: Some(work.group.clone()) });
 
@@ -163,7 +170,9 @@ impl Member<'_> {
             if self.work.idle_exit.is_some_and(|idle| last_record.elapsed() >= idle) {
                 return Ok(());
             }
-            let Some(result) = self.consumer.poll(POLL) else { continue };
+            let polled = self.consumer.poll(POLL);
+            self.forget_if_revoked();
+            let Some(result) = polled else { continue };
             let msg = match result {
                 Ok(msg) => msg,
                 Err(e) => {
@@ -243,6 +252,17 @@ impl Member<'_> {
         }
         if result.is_ok() {
             self.pending.clear();
+        }
+    }
+
+    /// Offsets pending from an assignment that was revoked or lost are not
+    /// committed in the next one: the member may get the same partitions
+    /// back from an older commit and would move the group's offset backwards
+    /// when it commits again. Those records come again instead (redelivery).
+    fn forget_if_revoked(&mut self) {
+        if self.consumer.context().revoked.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.pending.clear();
+            self.since_commit = 0;
         }
     }
 
