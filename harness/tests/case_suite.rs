@@ -124,10 +124,16 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
     for r in &mock.runs {
         assert_eq!(classes(&r.verdict), verdicts[&name(r)][0], "{}: mock vs kafka", name(r));
     }
-    println!("\nwall time per scenario on Kafka (s), rounds 1..{ROUNDS}; anomaly classes found");
+    // The figures, also kept in target/tmp/ since a passing test's output
+    // is not shown.
+    let mut figures = format!("wall time per scenario on Kafka (s), rounds 1..{ROUNDS}; anomaly classes found\n");
     for (scenario, rounds) in &verdicts {
-        println!("  {scenario:<34} {:?}  {:?}", times[scenario], rounds[0]);
+        figures += &format!("  {scenario:<34} {:.1?}  {:?}\n", times[scenario], rounds[0]);
+    }
+    figures += &format!("  suite total per round (s): {totals:.0?}\n");
+    println!("\n{figures}");
+    let _ = std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("case-suite-figures.txt"), &figures);
+    for (scenario, rounds) in &verdicts {
         assert!(rounds.iter().all(|c| c == &rounds[0]), "{scenario}: the verdict changed between rounds: {rounds:?}");
     }
-    println!("  suite total per round (s): {totals:.0?}");
 }

@@ -188,7 +188,7 @@ fn count_bar(show: bool, msg: &'static str, len: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(len).with_message(msg);
     bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} {elapsed}")
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -335,8 +335,16 @@ impl Run<'_> {
         };
         let schedule = nemesis::run_schedule(s, targets, start);
 
-        let total: u64 = s.producers.iter().map(|p| p.records).sum::<u64>() * s.groups.len() as u64;
-        let bar = count_bar(self.show_progress, "processed", total);
+        // Two bars, one above the other: what the brokers acknowledged, and
+        // what the groups processed (every group reads every record).
+        let produced: u64 = s.producers.iter().map(|p| p.records).sum();
+        let bars = indicatif::MultiProgress::with_draw_target(if self.show_progress {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        });
+        let acked = bars.add(count_bar(self.show_progress, "acked", produced));
+        let bar = bars.add(count_bar(self.show_progress, "processed", produced * s.groups.len() as u64));
         let workload = async {
             while let Some(r) = starts.join_next().await {
                 r.map_err(|e| RunError::Harness(e.to_string()))?.map_err(RunError::Harness)?;
@@ -351,6 +359,7 @@ impl Run<'_> {
         };
         let ticker = async {
             loop {
+                acked.set_position(self.progress.acked());
                 bar.set_position(self.progress.processed());
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -368,7 +377,9 @@ impl Run<'_> {
             _ = ticker => unreachable!("the ticker never ends"),
         }
 
+        acked.finish_and_clear();
         self.phase("drain");
+        bar.set_message("draining");
         let drain = self.drain(&bar).await?;
         bar.finish_and_clear();
         self.phase("stop");
