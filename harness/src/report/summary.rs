@@ -82,5 +82,10 @@ pub fn render(o: &Outcome, color: bool) -> String {
         let _ = writeln!(s, "    ok   {unstated_ok} implied (other anomaly classes 0, every group drained)");
     }
     let _ = writeln!(s, "  report     {}", o.dir.display());
+    // A re-checked ledger of a run that died may have no timeline.
+    let timeline = o.dir.join("timeline.html");
+    if timeline.exists() {
+        let _ = writeln!(s, "  timeline   {}", timeline.display());
+    }
     s
 }
