@@ -35,13 +35,17 @@ enum Mark {
 
 impl State {
     /// Raises the group's high mark of `kind` on partition `p` to `o`.
+    /// Runs for every processed record: no allocation once the group is known.
     fn raise(&mut self, kind: Mark, member: &str, p: Partition, o: Offset) {
-        let Some(group) = self.group_of.get(member).cloned() else { return };
+        let Some(group) = self.group_of.get(member) else { return };
         let marks = match kind {
             Mark::Processed => &mut self.max_processed,
             Mark::Committed => &mut self.max_committed,
         };
-        let max = marks.entry(group).or_default().entry(p).or_insert(-1);
+        if !marks.contains_key(group) {
+            marks.insert(group.clone(), HashMap::new());
+        }
+        let max = marks.get_mut(group).expect("inserted above").entry(p).or_insert(-1);
         *max = (*max).max(o);
     }
 }
@@ -55,7 +59,12 @@ impl Progress {
             Event::Processed { p, o, .. } => {
                 self.processed.fetch_add(1, Ordering::Relaxed);
                 let mut st = self.state.lock().expect("progress");
-                *st.processed_by.entry(entry.src.clone()).or_default() += 1;
+                match st.processed_by.get_mut(&entry.src) {
+                    Some(n) => *n += 1,
+                    None => {
+                        st.processed_by.insert(entry.src.clone(), 1);
+                    }
+                }
                 st.raise(Mark::Processed, &entry.src, *p, *o);
             }
             // A seek past records is progress too: they are not the group's
