@@ -40,11 +40,32 @@ fn assert_case(r: &Run) {
     match name(r).as_str() {
         "1-bounded-catch-up" => common::assert_bounded_groups(r, 3, 3000, 9000),
         "1-idle-timeout-under-pause" => {
-            // Every lost delivery is the idle group's; the bounded group,
-            // under the same pause, lost nothing.
-            let lost = v["verdict"]["findings"]["lost-delivery"].as_array().expect("findings");
-            assert!(!lost.is_empty());
-            assert!(lost.iter().all(|f| f["group"] == "idle-exit"), "{lost:?}");
+            // The idle group was consuming when the broker froze, and quit
+            // during the pause, not before it.
+            let start = fault_start(r);
+            let of = |src: &str, key: &str| {
+                r.ledger.iter().filter(|e| e["src"] == src && (e["ev"][key].is_object() || e["ev"] == key)).count()
+            };
+            let finished_at = r.ledger.iter().find(|e| e["src"] == "g1-m0" && e["ev"] == "finished");
+            assert!(finished_at.and_then(|e| e["t"].as_u64()) > Some(start), "the idle member quit during the pause");
+            assert!(of("g1-m0", "processed") > 1000, "the idle member was consuming before the pause");
+            // Every lost delivery is the idle group's: the bounded group, under
+            // the same pause, processed exactly its snapshot.
+            let groups = v["verdict"]["groups"].as_array().expect("groups");
+            let unique = |name: &str| {
+                let g = groups.iter().find(|g| g["group"] == name).expect("group");
+                g["processed"].as_u64().unwrap() - g["redelivered"].as_u64().unwrap()
+            };
+            let snapshot = |name: &str| -> u64 {
+                r.ledger
+                    .iter()
+                    .filter(|e| e["ev"]["snapshot"]["group"] == name)
+                    .filter_map(|e| e["ev"]["snapshot"]["hwm"].as_u64())
+                    .sum()
+            };
+            assert_eq!(unique("bounded"), snapshot("bounded"));
+            assert!(unique("idle-exit") < snapshot("idle-exit"));
+            assert_eq!(count(v, "lost-delivery"), snapshot("idle-exit") - unique("idle-exit"), "{v:#}");
         }
         "2-premature-offset-store" => {
             assert!(count(v, "premature-commit") > 0 && count(v, "lost-delivery") > 0, "{v:#}");

@@ -23,9 +23,10 @@ struct Reporter {
     topic: String,
     /// Fetching was paused on request: keep it paused across rebalances.
     paused: std::sync::atomic::AtomicBool,
-    /// Partitions were revoked or lost since the member last looked: the
-    /// offsets it had pending belong to the old assignment.
-    revoked: std::sync::atomic::AtomicBool,
+    /// Partitions revoked or lost since the member last looked: offsets it
+    /// had pending on them belong to the old assignment. (Callbacks run
+    /// inside poll, on the member's own thread.)
+    revoked: std::sync::Mutex<Vec<Partition>>,
 }
 
 impl ClientContext for Reporter {
@@ -37,8 +38,10 @@ impl ClientContext for Reporter {
 impl ConsumerContext for Reporter {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            self.revoked.store(true, std::sync::atomic::Ordering::SeqCst);
             let parts = partitions(tpl);
+            if let Ok(mut revoked) = self.revoked.lock() {
+                revoked.extend(&parts);
+            }
             let generation = generation(consumer);
             emit(&if consumer.assignment_lost() {
                 Event::Lost { parts, generation }
@@ -255,14 +258,18 @@ impl Member<'_> {
         }
     }
 
-    /// Offsets pending from an assignment that was revoked or lost are not
-    /// committed in the next one: the member may get the same partitions
+    /// Offsets pending on a partition that was revoked or lost are not
+    /// committed in a later assignment: the member may get the partition
     /// back from an older commit and would move the group's offset backwards
     /// when it commits again. Those records come again instead (redelivery).
+    /// Partitions the member keeps (a partial, cooperative revoke) keep theirs.
     fn forget_if_revoked(&mut self) {
-        if self.consumer.context().revoked.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            self.pending.clear();
-            self.since_commit = 0;
+        let revoked = match self.consumer.context().revoked.lock() {
+            Ok(mut revoked) => std::mem::take(&mut *revoked),
+            Err(_) => return,
+        };
+        for p in revoked {
+            self.pending.remove(&p);
         }
     }
 

@@ -167,7 +167,7 @@ pub fn assert_bounded_groups(r: &Run, groups: usize, before: u64, all: u64) {
             .iter()
             .filter(|e| e["ev"] == "finished" && members.contains(&e["src"].as_str().unwrap_or("")))
             .count();
-        assert!(finished >= 1, "group {name}: members exit by themselves");
+        assert_eq!(finished, members.len(), "group {name}: every member exits by itself");
     }
 }
 

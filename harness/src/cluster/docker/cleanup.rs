@@ -119,13 +119,25 @@ pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<Cle
     }
 }
 
-/// Force-removes a container with its anonymous volumes, thawing it first if
-/// it is paused (engines differ on removing a frozen one); gone already is fine.
-async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> {
+/// Thaws a container a fault left paused, before it is removed (engines
+/// differ on removing a frozen one). False when it is gone already.
+pub(super) async fn thaw(docker: &Docker, id: &str) -> Result<bool, DockerError> {
     match docker.inspect_container(id, None).await {
-        Ok(info) if info.state.as_ref().and_then(|s| s.paused) == Some(true) => docker.unpause_container(id).await?,
-        Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => return Ok(()),
-        _ => {}
+        Ok(info) if info.state.as_ref().and_then(|s| s.paused) == Some(true) => {
+            docker.unpause_container(id).await?;
+            Ok(true)
+        }
+        Ok(_) => Ok(true),
+        Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Force-removes a container with its anonymous volumes, thawed first; gone
+/// already is fine.
+async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    if !thaw(docker, id).await? {
+        return Ok(());
     }
     let opts = RemoveContainerOptions { force: true, v: true, ..Default::default() };
     match docker.remove_container(id, Some(opts)).await {

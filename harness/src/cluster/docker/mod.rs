@@ -33,13 +33,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use std::sync::{Arc, Mutex};
-
 use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::KillContainerOptions;
 use bollard::Docker;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage};
+use tokio::sync::RwLockReadGuard;
 use tokio::time::Instant;
 
 use super::{Cluster, ClusterError, ClusterResult};
@@ -56,9 +55,10 @@ const LOG_TAIL: &str = "30";
 /// Bridge option: whether containers on the network may talk to each other.
 const ICC: &str = "com.docker.network.bridge.enable_icc";
 
-/// A running docker cluster. Call [`Cluster::shutdown`]: dropping it stops
-/// the proxies but leaves the containers to `cleanup_stale` once this
-/// process has exited.
+/// A running docker cluster. Call [`Cluster::shutdown`], which saves the
+/// logs and removes the networks too; dropping it only removes the
+/// containers (testcontainers does, on drop), and `cleanup_stale` the rest
+/// once this process has exited.
 pub struct DockerCluster {
     docker: Docker,
     flavor: Flavor,
@@ -76,7 +76,8 @@ struct Broker {
     /// The container's name, for bollard.
     container: String,
     /// testcontainers' handle; taken at teardown to remove the container.
-    handle: Mutex<Option<Arc<ContainerAsync<GenericImage>>>>,
+    /// Faults hold the read lock while they act, so removal waits for them.
+    handle: tokio::sync::RwLock<Option<ContainerAsync<GenericImage>>>,
     /// kafka-N: the alias on the run network, and the log file's name.
     hostname: String,
     proxy: Proxy,
@@ -151,7 +152,7 @@ impl DockerCluster {
                 .start()
                 .await
                 .map_err(|e| ClusterError(format!("cannot start container {container}: {e}")))?;
-            let broker = Broker { id, container, handle: Mutex::new(Some(Arc::new(handle))), hostname, proxy };
+            let broker = Broker { id, container, handle: tokio::sync::RwLock::new(Some(handle)), hostname, proxy };
             // Peers find each other under their aliases on the run network;
             // KRaft retries until every voter resolves.
             self.join_run_network(&broker).await?;
@@ -198,27 +199,19 @@ impl DockerCluster {
     }
 
     /// The testcontainers handle of a broker not yet torn down.
-    fn handle(&self, b: &Broker) -> ClusterResult<Arc<ContainerAsync<GenericImage>>> {
-        let handle = b.handle.lock().map_err(|_| ClusterError("container handle lock poisoned".into()))?.clone();
-        handle.ok_or_else(|| ClusterError(format!("{} was already removed", b.container)))
+    async fn handle<'b>(&self, b: &'b Broker) -> ClusterResult<RwLockReadGuard<'b, ContainerAsync<GenericImage>>> {
+        RwLockReadGuard::try_map(b.handle.read().await, Option::as_ref)
+            .map_err(|_| ClusterError(format!("{} was already removed", b.container)))
     }
 
-    /// Removes a broker's container with its anonymous volumes, thawing it
-    /// first if a fault left it paused (engines differ on removing a frozen
-    /// one). A handle still shared elsewhere removes it when dropped.
+    /// Removes a broker's container with its anonymous volumes, thawed
+    /// first; gone already is fine.
     async fn remove(&self, b: &Broker) -> ClusterResult<()> {
-        let Some(handle) = b.handle.lock().ok().and_then(|mut h| h.take()) else { return Ok(()) };
-        let paused = self.docker.inspect_container(&b.container, None).await.ok().and_then(|i| i.state?.paused);
-        if paused == Some(true) {
-            handle.unpause().await.map_err(docker_err("unpause", b))?;
+        let Some(handle) = b.handle.write().await.take() else { return Ok(()) };
+        if !cleanup::thaw(&self.docker, &b.container).await.map_err(docker_err("inspect", b))? {
+            return Ok(());
         }
-        match Arc::try_unwrap(handle) {
-            Ok(handle) => handle.rm().await.map_err(docker_err("remove", b)),
-            Err(shared) => {
-                drop(shared);
-                Ok(())
-            }
-        }
+        handle.rm().await.map_err(docker_err("remove", b))
     }
 
     fn broker(&self, id: u32) -> ClusterResult<&Broker> {
@@ -383,7 +376,7 @@ impl Cluster for DockerCluster {
     /// freeze in time, as on a loaded machine; another try then succeeds.
     async fn pause_broker(&self, broker: u32, _hint: Duration) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        let handle = self.handle(b)?;
+        let handle = self.handle(b).await?;
         let mut attempt = 1;
         loop {
             match handle.pause().await {
@@ -399,14 +392,14 @@ impl Cluster for DockerCluster {
 
     async fn resume_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.handle(b)?.unpause().await.map_err(docker_err("unpause", b))
+        self.handle(b).await?.unpause().await.map_err(docker_err("unpause", b))
     }
 
     async fn stop_broker(&self, broker: u32, mode: RestartMode) -> ClusterResult<()> {
         let b = self.broker(broker)?;
         match mode {
             RestartMode::Graceful => {
-                self.handle(b)?.stop_with_timeout(Some(STOP_GRACE_SECS)).await.map_err(docker_err("stop", b))
+                self.handle(b).await?.stop_with_timeout(Some(STOP_GRACE_SECS)).await.map_err(docker_err("stop", b))
             }
             RestartMode::Hard => {
                 let opts = KillContainerOptions { signal: "SIGKILL".into() };
@@ -418,7 +411,7 @@ impl Cluster for DockerCluster {
     /// Same container, so the same host port and the data it had.
     async fn start_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.handle(b)?.start().await.map_err(docker_err("start", b))?;
+        self.handle(b).await?.start().await.map_err(docker_err("start", b))?;
         self.wait_ready(&[broker]).await
     }
 
