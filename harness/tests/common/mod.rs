@@ -49,12 +49,8 @@ pub fn run_with(scenario: &str, extra: &[&str]) -> Run {
         .unwrap_or_else(|| panic!("{scenario}: no verdict written\nstdout:\n{stdout}\nstderr:\n{stderr}"))
         .path();
     println!("{stdout}");
-    // Keep the run folder of a failing test for inspection.
     if !out.status.success() {
-        let keep =
-            std::env::temp_dir().join(format!("faultline-failed-{}", run_dir.file_name().unwrap().to_string_lossy()));
-        let _ = Command::new("cp").arg("-r").arg(&run_dir).arg(&keep).status();
-        eprintln!("run folder kept at {}", keep.display());
+        keep(&run_dir);
     }
     Run { _reports: Some(reports), ..read_run(&run_dir, out.status.code().unwrap_or(-1)) }
 }
@@ -88,9 +84,23 @@ pub fn run_suite(scenarios: &[PathBuf], extra: &[&str]) -> Suite {
         .filter(|p| p.join("ledger.jsonl").exists())
         .collect();
     dirs.sort(); // run folders start with their start time
-    let runs = dirs.iter().map(|d| read_run(d, 0)).collect();
+    let runs: Vec<Run> = dirs.iter().map(|d| read_run(d, 0)).collect();
+    // Keep the folders of runs that failed for inspection, as run_with does.
+    for (dir, run) in dirs.iter().zip(&runs) {
+        if run.verdict["passed"] != true {
+            keep(dir);
+        }
+    }
     let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap_or_default();
     Suite { code: out.status.code().unwrap_or(-1), stdout, runs, junit, _reports: reports }
+}
+
+/// Copies a failed run's folder out of the temporary reports folder.
+fn keep(run_dir: &Path) {
+    let kept =
+        std::env::temp_dir().join(format!("faultline-failed-{}", run_dir.file_name().unwrap().to_string_lossy()));
+    let _ = Command::new("cp").arg("-r").arg(run_dir).arg(&kept).status();
+    eprintln!("run folder kept at {}", kept.display());
 }
 
 /// What one run folder holds; `code` is the caller's to know.
