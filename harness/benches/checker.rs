@@ -4,23 +4,27 @@
 //! rebalances and broker restarts that cause about 1% redeliveries.
 //!
 //! Measures, each with its peak RSS (VmHWM, reset in between):
-//! (a) reading the JSON-lines file with `ledger::read` and checking it as a
-//!     stream; (a2) the same with the parsing spread over two threads, in
-//!     order; the parse alone, and JSON syntax alone, to show where (a) goes;
+//! (a) reading the JSON-lines file with `ledger::read` (parsing spread over
+//!     the cores) and checking it as a stream, as `faultline check` does;
+//!     the read alone; (a1) the same with a one-thread parse, the baseline,
+//!     and JSON syntax alone on one thread, to show where (a1) goes;
 //! (b) `check` alone on the entries already in memory.
 //!
 //! Run with `cargo bench --bench checker`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::time::Instant;
 
 use serde::de::IgnoredAny;
 
-use faultline::checker::{check, Checker, Class, Verdict};
+use faultline::checker::{check, Class, Verdict};
 use faultline::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition, RecordId, Role};
+
+/// The allocator of the `faultline` binary, so the figures are its figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PRODUCERS: usize = 4;
 const PARTITIONS: usize = 12;
@@ -285,56 +289,11 @@ fn summary(v: &Verdict) -> String {
     )
 }
 
-/// Reads the ledger in blocks cut at newlines, parses the blocks on two
-/// threads, and yields the entries in file order: a reader thread deals the
-/// blocks out in turn, and the caller takes the parsed blocks back in the
-/// same turn. Channels are bounded, so only a few blocks are in flight.
-fn parse_on_two_threads(path: &Path, mut each: impl FnMut(Entry)) {
-    const BLOCK: usize = 1 << 20;
-    std::thread::scope(|scope| {
-        let (raw_tx, raw_rx): (Vec<_>, Vec<_>) = (0..2).map(|_| sync_channel::<Vec<u8>>(4)).unzip();
-        let (parsed_tx, parsed_rx): (Vec<_>, Vec<Receiver<Vec<Entry>>>) =
-            (0..2).map(|_| sync_channel::<Vec<Entry>>(4)).unzip();
-        scope.spawn(move || {
-            let mut file = BufReader::with_capacity(BLOCK, File::open(path).expect("ledger opens"));
-            let mut carry = Vec::new();
-            for turn in 0.. {
-                let mut block = std::mem::take(&mut carry);
-                let read = (&mut file).take(BLOCK as u64).read_to_end(&mut block).expect("ledger reads");
-                if read == 0 && block.is_empty() {
-                    break;
-                }
-                if read > 0 {
-                    // Keep the torn last line for the next block.
-                    let cut = block.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                    carry = block.split_off(cut);
-                }
-                if raw_tx[turn % 2].send(block).is_err() {
-                    break;
-                }
-            }
-        });
-        for (raw, parsed) in raw_rx.into_iter().zip(parsed_tx) {
-            scope.spawn(move || {
-                for block in raw {
-                    let entries: Vec<Entry> = block
-                        .split(|&b| b == b'\n')
-                        .filter(|line| !line.is_empty())
-                        .map(|line| serde_json::from_slice(line).expect("ledger line parses"))
-                        .collect();
-                    if parsed.send(entries).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        'turns: for turn in 0.. {
-            match parsed_rx[turn % 2].recv() {
-                Ok(entries) => entries.into_iter().for_each(&mut each),
-                Err(_) => break 'turns,
-            }
-        }
-    });
+/// The one-thread reading `ledger::read` replaced, kept as the baseline:
+/// a line at a time, parsed where it is read.
+fn read_on_one_thread(path: &Path) -> impl Iterator<Item = Entry> {
+    let lines = BufReader::with_capacity(1 << 20, File::open(path).expect("ledger opens")).split(b'\n');
+    lines.map(|line| serde_json::from_slice(&line.expect("ledger reads")).expect("ledger line parses"))
 }
 
 /// Runs `f` from a fresh peak-RSS mark; prints its wall time, CPU time and
@@ -370,13 +329,9 @@ fn main() {
 
     let streamed = measure("(a)  ledger::read + check, streaming", || check(read(&path)));
     println!("     {}", summary(&streamed));
-    let parallel = measure("(a2) 2-thread parse + check, streaming", || {
-        let mut checker = Checker::default();
-        parse_on_two_threads(&path, |entry| checker.push(&entry));
-        checker.finish()
-    });
-    assert_eq!(parallel.counts, streamed.counts);
     measure("     ledger::read alone (parse, no check)", || read(&path).count());
+    let one_thread = measure("(a1) one-thread parse + check (baseline)", || check(read_on_one_thread(&path)));
+    assert_eq!(one_thread.counts, streamed.counts);
     measure("     JSON syntax alone (serde IgnoredAny)", || {
         let lines = BufReader::with_capacity(1 << 20, File::open(&path).expect("ledger opens")).split(b'\n');
         lines.filter(|line| line.as_ref().is_ok_and(|line| serde_json::from_slice::<IgnoredAny>(line).is_ok())).count()

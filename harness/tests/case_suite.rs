@@ -132,6 +132,19 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
         let reused =
             suite.runs.iter().filter(|r| r.verdict["cluster"].as_str().unwrap_or("").contains("reused")).count();
         assert_eq!(reused, files.len() - 1, "round {round}");
+        // Each run folder holds its own part of the shared broker's log: it
+        // shows its topic being created, and no topic of a later run.
+        let topics: Vec<String> =
+            suite.runs.iter().map(|r| format!("faultline-{}", r.verdict["run_id"].as_str().unwrap())).collect();
+        for (i, r) in suite.runs.iter().enumerate() {
+            let log = common::broker_log(r, 1);
+            assert!(
+                log.contains(&format!("Created log for partition {}-0", topics[i])),
+                "{}: own topic in its log",
+                name(r)
+            );
+            assert!(topics[i + 1..].iter().all(|t| !log.contains(t.as_str())), "{}: a later run in its log", name(r));
+        }
         // junit.xml: one test case per scenario, none failed.
         assert_eq!(suite.junit.matches("<testcase ").count(), files.len(), "{}", suite.junit);
         assert!(!suite.junit.contains("<failure") && !suite.junit.contains("<error"), "{}", suite.junit);

@@ -226,10 +226,17 @@ async fn docker_single_broker_faults() {
     assert!(mock.isolate_broker(1).await.is_err());
     mock.shutdown().await.expect("mock shutdown");
 
+    // A run saves its part of the broker logs: from its start on.
+    let logs = tempfile::tempdir().expect("tempdir");
+    cluster.save_logs(logs.path(), std::time::UNIX_EPOCH).await.expect("logs saved");
+    let log = std::fs::read_to_string(logs.path().join("kafka-1.log")).expect("broker log saved");
+    assert!(log.contains("Kafka Server started"), "log holds the broker's output");
+    cluster.save_logs(logs.path(), std::time::SystemTime::now() + Duration::from_secs(5)).await.expect("logs saved");
+    let log = std::fs::read_to_string(logs.path().join("kafka-1.log")).expect("broker log saved");
+    assert!(!log.contains("Kafka Server started"), "only what was logged since then");
+
     cluster.shutdown().await.expect("shutdown");
     assert_eq!(leftovers(&run).await, (0, 0), "containers or networks left behind");
-    let log = std::fs::read_to_string(dir.path().join("logs/kafka-1.log")).expect("broker log saved");
-    assert!(log.contains("Kafka Server started"), "log holds the broker's output");
     cluster.shutdown().await.expect("a second shutdown is a no-op");
 }
 

@@ -38,6 +38,7 @@ fn assert_safe(scenario: &str) -> Run {
     assert_eq!(count(&r.verdict, "skip"), 0);
     assert_eq!(totals(&r.verdict, "processed_unique"), totals(&r.verdict, "audited"));
     assert_fault_window(&r);
+    assert!(common::broker_log(&r, 1).contains("Kafka Server started"), "the broker's log is in the run folder");
     r
 }
 

@@ -8,7 +8,8 @@ mod mock;
 pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, CleanupReport, DockerCluster};
 pub use mock::MockCluster;
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use crate::scenario::{CutMode, RestartMode};
 
@@ -47,6 +48,11 @@ pub trait Cluster: Send + Sync {
     }
     async fn rejoin_broker(&self, _broker: u32) -> ClusterResult<()> {
         Err(ClusterError(format!("rejoining a broker is not supported by this backend ({})", self.describe())))
+    }
+    /// Saves what each broker logged from `since` on into `dir`, a file per
+    /// broker. Backends without broker logs (the mock) have nothing to save.
+    async fn save_logs(&self, _dir: &Path, _since: SystemTime) -> ClusterResult<()> {
+        Ok(())
     }
     /// Tears the cluster down; nothing may be left behind.
     async fn shutdown(&self) -> ClusterResult<()>;

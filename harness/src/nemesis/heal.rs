@@ -11,7 +11,7 @@ use crate::workers::{Command, WorkerHandle};
 pub enum Heal {
     ResumeBroker(u32),
     StartBroker(u32),
-    HealNetwork(u32),
+    RestoreNetwork(u32),
     RejoinBroker(u32),
     Continue(Arc<WorkerHandle>),
     ResumeFetch(Vec<Arc<WorkerHandle>>, bool),
@@ -62,7 +62,7 @@ impl Healer {
         match heal {
             Heal::ResumeBroker(b) => self.cluster.resume_broker(b).await.map_err(|e| e.0),
             Heal::StartBroker(b) => self.cluster.start_broker(b).await.map_err(|e| e.0),
-            Heal::HealNetwork(b) => self.cluster.heal_network(b).await.map_err(|e| e.0),
+            Heal::RestoreNetwork(b) => self.cluster.heal_network(b).await.map_err(|e| e.0),
             Heal::RejoinBroker(b) => self.cluster.rejoin_broker(b).await.map_err(|e| e.0),
             Heal::Continue(w) => w.signal(Signal::SIGCONT).map_err(|e| e.to_string()),
             Heal::ResumeFetch(members, seek_to_end) => {

@@ -140,7 +140,7 @@ async fn run_fault(id: u32, spec: FaultSpec, group: usize, t: Targets, start: In
         }
         FaultKind::NetworkCut => {
             let b = spec.broker.unwrap_or(1);
-            t.healer.register(id, Heal::HealNetwork(b));
+            t.healer.register(id, Heal::RestoreNetwork(b));
             t.cluster.cut_network(b, spec.cut).await.map_err(|e| fail(e.0))?;
             Some(())
         }

@@ -35,7 +35,8 @@ pub struct Lent {
 impl Clusters {
     /// The kept cluster if `spec` may share it, else a new one (the kept one,
     /// if any, is shut down first: one cluster at a time on a small machine).
-    pub async fn take(&mut self, spec: &ClusterSpec, run_id: &str, run_dir: &Path) -> Result<Lent, RunError> {
+    /// A cluster that fails to start leaves its broker logs in `logs_dir`.
+    pub async fn take(&mut self, spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> Result<Lent, RunError> {
         if let Some(kept) = self.kept.take() {
             if spec.reuse && kept.spec.shape() == spec.shape() {
                 return Ok(Lent {
@@ -50,7 +51,7 @@ impl Clusters {
         let cluster: Arc<dyn Cluster> = match spec.backend {
             Backend::Mock => Arc::new(MockCluster::start(spec.brokers).map_err(|e| RunError::Cluster(e.0))?),
             Backend::Docker => {
-                Arc::new(DockerCluster::start(spec, run_id, run_dir).await.map_err(|e| RunError::Cluster(e.0))?)
+                Arc::new(DockerCluster::start(spec, run_id, logs_dir).await.map_err(|e| RunError::Cluster(e.0))?)
             }
         };
         Ok(Lent { cluster, reused_from: None, spec: spec.clone(), started_by: run_id.to_string() })

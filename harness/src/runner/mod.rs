@@ -68,6 +68,7 @@ pub async fn run(
         let _ = std::fs::copy(src, dir.join("scenario.toml"));
     }
     let started = std::time::Instant::now();
+    let started_at = SystemTime::now();
     let (events, rx) = unbounded_channel();
     let progress = Arc::new(Progress::default());
     let writer = LedgerWriter::create(&dir.join(ledger::FILE_NAME))
@@ -75,8 +76,9 @@ pub async fn run(
     let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
 
     let bar = phase_bar(opts.progress, "starting cluster");
+    let logs_dir = dir.join("logs");
     let lent = tokio::select! {
-        r = clusters.take(&scenario.cluster, &run_id, &dir) => r?,
+        r = clusters.take(&scenario.cluster, &run_id, &logs_dir) => r?,
         _ = tokio::signal::ctrl_c() => {
             if scenario.cluster.backend == crate::scenario::Backend::Docker {
                 if let Err(e) = crate::cluster::cleanup_run(&run_id).await {
@@ -117,6 +119,10 @@ pub async fn run(
     workers.kill_all();
     for w in workers.all() {
         w.wait().await;
+    }
+    // This run's part of the broker logs, also when the cluster is shared.
+    if let Err(e) = cluster.save_logs(&logs_dir, started_at).await {
+        tracing::warn!("cannot save the broker logs: {e}");
     }
     drop(run);
     drop(cluster);
@@ -268,7 +274,7 @@ impl Run<'_> {
         let mut starts = tokio::task::JoinSet::new();
         for (gi, g) in s.groups.iter().enumerate() {
             let delay = g.start_after.unwrap_or_default();
-            let work = self.consumer_work(gi, g, None);
+            let work = self.consumer_work(gi, g);
             let (workers, dir, sink, bootstrap, topic) =
                 (self.workers.clone(), self.dir.clone(), sink.clone(), self.cluster.bootstrap(), self.topic.clone());
             let (snapshot, bounded, members, partitions, group, events, epoch) = (
@@ -402,24 +408,27 @@ impl Run<'_> {
         let started = Instant::now();
         let deadline = started + s.run.drain_timeout;
         let mut timed_out = Vec::new();
-        // Once a group has processed everything, give its commits this long
-        // to catch up (auto commit runs on an interval).
-        let settle_by = |settle: &mut Option<Instant>| *settle.get_or_insert_with(|| Instant::now() + COMMIT_SETTLE);
         for (gi, g) in s.groups.iter().enumerate() {
-            let mut settle: Option<Instant> = None;
+            // Since when the group has been caught up: its commits get
+            // COMMIT_SETTLE from then to catch up too (auto commit runs on an
+            // interval). A rebalance that sets it back starts the wait anew.
+            let mut caught_up_since: Option<Instant> = None;
             let name = self.group_name(gi, g);
             let prefix = format!("g{gi}-");
             loop {
                 bar.set_position(self.progress.processed());
                 // Bounded members exit by themselves. Others are done once
-                // they have processed and committed everything; the commit
-                // matters because stopping members triggers rebalances that
-                // make later commits fail.
+                // they hold every partition, have read it to the end and
+                // committed that; the commit matters because stopping members
+                // triggers rebalances that make later commits fail.
                 let done = if g.stops_by_itself() {
                     self.workers.live_with_prefix(&prefix).is_empty()
+                } else if self.progress.caught_up(&name, &hwms) {
+                    let since = *caught_up_since.get_or_insert_with(Instant::now);
+                    self.progress.committed_up_to(&name, &hwms) || since.elapsed() >= COMMIT_SETTLE
                 } else {
-                    self.progress.processed_up_to(&name, &hwms)
-                        && (self.progress.committed_up_to(&name, &hwms) || Instant::now() >= settle_by(&mut settle))
+                    caught_up_since = None;
+                    false
                 };
                 if done {
                     break;
@@ -463,7 +472,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn consumer_work(&self, gi: usize, g: &GroupSpec, snapshot: Option<Vec<(Partition, Offset)>>) -> ConsumerWork {
+    /// What a member of group `gi` is to do; a bounded group's snapshot is
+    /// filled in when the group starts.
+    fn consumer_work(&self, gi: usize, g: &GroupSpec) -> ConsumerWork {
         ConsumerWork {
             group: self.group_name(gi, g),
             bootstrap: self.cluster.bootstrap(),
@@ -472,7 +483,7 @@ impl Run<'_> {
             batch: g.batch,
             processing: g.processing.unwrap_or_default(),
             protocol: g.protocol,
-            snapshot,
+            snapshot: None,
             idle_exit: g.idle_exit,
             properties: g.properties.clone(),
         }
@@ -499,7 +510,7 @@ impl Run<'_> {
     /// member's name, or a new member under the next free name.
     fn join_fn(&self, sink: UnboundedSender<(String, Event)>) -> nemesis::JoinFn {
         let works: Vec<ConsumerWork> =
-            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(i, g, None)).collect();
+            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(i, g)).collect();
         let members: Vec<u32> = self.scenario.groups.iter().map(|g| g.members).collect();
         let next = Arc::new(std::sync::Mutex::new(members));
         let (workers, dir) = (self.workers.clone(), self.dir.clone());

@@ -20,33 +20,56 @@ struct State {
     group_of: HashMap<String, String>,
     /// Records processed, per worker (member) name.
     processed_by: HashMap<String, u64>,
-    /// Highest offset processed, per group and partition.
-    max_processed: HashMap<String, HashMap<Partition, Offset>>,
+    /// Who holds each partition now, per group.
+    holders: HashMap<String, HashMap<Partition, Holder>>,
     /// Highest offset committed successfully, per group and partition.
     max_committed: HashMap<String, HashMap<Partition, Offset>>,
     /// The first worker that exited with an error code: (name, code).
     failed: Option<(String, i32)>,
 }
 
-enum Mark {
-    Processed,
-    Committed,
+/// The member that holds a partition, and how far it has got with it since
+/// it was assigned it.
+struct Holder {
+    member: String,
+    /// The offset after the last record it processed (or seeked past); at
+    /// the assignment, the group's last commit, where it starts reading.
+    next: Offset,
 }
 
 impl State {
-    /// Raises the group's high mark of `kind` on partition `p` to `o`.
-    /// Runs for every processed record: no allocation once the group is known.
-    fn raise(&mut self, kind: Mark, member: &str, p: Partition, o: Offset) {
+    /// The holder of `p` in `member`'s group, if it is `member`.
+    fn held_by(&mut self, member: &str, p: Partition) -> Option<&mut Holder> {
+        let group = self.group_of.get(member)?;
+        self.holders.get_mut(group)?.get_mut(&p).filter(|h| h.member == member)
+    }
+
+    /// `member` got or lost `parts`.
+    fn hold(&mut self, member: &str, parts: &[Partition], got: bool) {
         let Some(group) = self.group_of.get(member) else { return };
-        let marks = match kind {
-            Mark::Processed => &mut self.max_processed,
-            Mark::Committed => &mut self.max_committed,
-        };
-        if !marks.contains_key(group) {
-            marks.insert(group.clone(), HashMap::new());
+        let committed = self.max_committed.get(group);
+        let holders = self.holders.entry(group.clone()).or_default();
+        for &p in parts {
+            if got {
+                let next = committed.and_then(|c| c.get(&p)).copied().unwrap_or(0);
+                holders.insert(p, Holder { member: member.to_string(), next });
+            } else if holders.get(&p).is_some_and(|h| h.member == member) {
+                holders.remove(&p);
+            }
         }
-        let max = marks.get_mut(group).expect("inserted above").entry(p).or_insert(-1);
+    }
+
+    /// A successful commit by `member`. A commit by another member than the
+    /// holder is where the holder starts (a previous owner's last commit).
+    fn committed(&mut self, member: &str, p: Partition, o: Offset) {
+        let Some(group) = self.group_of.get(member) else { return };
+        let max = self.max_committed.entry(group.clone()).or_default().entry(p).or_insert(0);
         *max = (*max).max(o);
+        if let Some(h) = self.holders.get_mut(group).and_then(|hs| hs.get_mut(&p)) {
+            if h.member != member {
+                h.next = h.next.max(o);
+            }
+        }
     }
 }
 
@@ -65,20 +88,37 @@ impl Progress {
                         st.processed_by.insert(entry.src.clone(), 1);
                     }
                 }
-                st.raise(Mark::Processed, &entry.src, *p, *o);
+                if let Some(h) = st.held_by(&entry.src, *p) {
+                    h.next = h.next.max(o + 1);
+                }
             }
             // A seek past records is progress too: they are not the group's
             // to process, and the drain must not wait for them.
             Event::Seek { p, to, .. } => {
-                self.state.lock().expect("progress").raise(Mark::Processed, &entry.src, *p, *to - 1);
+                if let Some(h) = self.state.lock().expect("progress").held_by(&entry.src, *p) {
+                    h.next = h.next.max(*to);
+                }
             }
             Event::Committed { p, o, err: None } => {
-                self.state.lock().expect("progress").raise(Mark::Committed, &entry.src, *p, *o);
+                self.state.lock().expect("progress").committed(&entry.src, *p, *o);
             }
-            // A worker's own error (bad property, client creation failed…).
-            // Killed workers have no code, finished ones exit 0.
-            Event::Exited { code: Some(code), .. } if *code != 0 => {
-                self.state.lock().expect("progress").failed.get_or_insert((entry.src.clone(), *code));
+            Event::Assigned { parts, .. } => self.state.lock().expect("progress").hold(&entry.src, parts, true),
+            Event::Revoked { parts, .. } | Event::Lost { parts, .. } => {
+                self.state.lock().expect("progress").hold(&entry.src, parts, false)
+            }
+            Event::Exited { code, .. } => {
+                let mut guard = self.state.lock().expect("progress");
+                let st = &mut *guard;
+                if let Some(group) = st.group_of.get(&entry.src) {
+                    if let Some(holders) = st.holders.get_mut(group) {
+                        holders.retain(|_, h| h.member != entry.src);
+                    }
+                }
+                // A worker's own error (bad property, client creation
+                // failed…). Killed workers have no code, finished ones exit 0.
+                if let Some(code) = code.filter(|c| *c != 0) {
+                    st.failed.get_or_insert((entry.src.clone(), code));
+                }
             }
             Event::Started { group: Some(group), .. } => {
                 self.state.lock().expect("progress").group_of.insert(entry.src.clone(), group.clone());
@@ -105,12 +145,15 @@ impl Progress {
         self.state.lock().expect("progress").processed_by.get(member).copied().unwrap_or(0)
     }
 
-    /// True once `group` has processed a record at or past `hwm - 1` in
-    /// every partition that holds records.
-    pub fn processed_up_to(&self, group: &str, hwms: &[(Partition, Offset)]) -> bool {
+    /// True when every partition that holds records is held by a member of
+    /// `group` that has got to `hwm` since it was assigned it. A group whose
+    /// member lost its partitions and has not rejoined yet is not caught up,
+    /// whatever it processed before: when it rejoins it reads again from its
+    /// last commit.
+    pub fn caught_up(&self, group: &str, hwms: &[(Partition, Offset)]) -> bool {
         let st = self.state.lock().expect("progress");
-        let max = st.max_processed.get(group);
-        hwms.iter().all(|(p, hwm)| *hwm == 0 || max.and_then(|m| m.get(p)).is_some_and(|o| *o + 1 >= *hwm))
+        let holders = st.holders.get(group);
+        hwms.iter().all(|(p, hwm)| *hwm == 0 || holders.and_then(|h| h.get(p)).is_some_and(|h| h.next >= *hwm))
     }
 
     /// True once `group` has committed `hwm` in every partition that holds
@@ -119,5 +162,95 @@ impl Progress {
         let st = self.state.lock().expect("progress");
         let max = st.max_committed.get(group);
         hwms.iter().all(|(p, hwm)| *hwm == 0 || max.and_then(|m| m.get(p)).is_some_and(|o| *o >= *hwm))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{RecordId, Role};
+
+    fn feed(progress: &Progress, src: &str, ev: Event) {
+        progress.observe(&Entry { t: 0, src: src.into(), ev });
+    }
+
+    fn started(progress: &Progress, member: &str) {
+        feed(progress, member, Event::Started { role: Role::Consumer, group: Some("g".into()) });
+    }
+
+    fn processed(progress: &Progress, member: &str, offsets: std::ops::Range<Offset>) {
+        for o in offsets {
+            feed(progress, member, Event::Processed { p: 0, o, id: RecordId { producer: 0, seq: o as u64 } });
+        }
+    }
+
+    const HWM: [(Partition, Offset); 1] = [(0, 3800)];
+
+    #[test]
+    fn a_lost_session_is_caught_up_again_only_after_reading_again_from_the_commit() {
+        let progress = Progress::default();
+        started(&progress, "m0");
+        feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 1 });
+        processed(&progress, "m0", 0..2000);
+        feed(&progress, "m0", Event::Committed { p: 0, o: 2000, err: None });
+        processed(&progress, "m0", 2000..3800);
+        assert!(progress.caught_up("g", &HWM));
+        assert!(!progress.committed_up_to("g", &HWM));
+        // The session is lost: everything processed, but nothing held.
+        feed(&progress, "m0", Event::Lost { parts: vec![0], generation: 1 });
+        assert!(!progress.caught_up("g", &HWM));
+        // Back in the group, it starts from its last commit.
+        feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 2 });
+        assert!(!progress.caught_up("g", &HWM));
+        processed(&progress, "m0", 2000..3799);
+        assert!(!progress.caught_up("g", &HWM));
+        processed(&progress, "m0", 3799..3800);
+        assert!(progress.caught_up("g", &HWM));
+    }
+
+    #[test]
+    fn a_member_assigned_at_a_commit_at_the_end_has_nothing_to_read() {
+        let progress = Progress::default();
+        started(&progress, "m0");
+        feed(&progress, "m0", Event::Committed { p: 0, o: 3800, err: None });
+        feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 3 });
+        assert!(progress.caught_up("g", &HWM) && progress.committed_up_to("g", &HWM));
+        assert!(progress.caught_up("g", &[(0, 0)]), "an empty partition needs no holder");
+    }
+
+    #[test]
+    fn a_new_holder_starts_at_the_previous_owners_last_commit() {
+        let progress = Progress::default();
+        started(&progress, "m0");
+        started(&progress, "m1");
+        feed(&progress, "m1", Event::Assigned { parts: vec![0], generation: 2 });
+        // m0's commit on its way out lands after m1's assignment.
+        feed(&progress, "m0", Event::Committed { p: 0, o: 3800, err: None });
+        assert!(progress.caught_up("g", &HWM));
+        // The holder's own commits do not move where it is.
+        let progress = Progress::default();
+        started(&progress, "m0");
+        feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 1 });
+        feed(&progress, "m0", Event::Committed { p: 0, o: 3800, err: None });
+        assert!(!progress.caught_up("g", &HWM), "an auto commit can run ahead of processing");
+    }
+
+    #[test]
+    fn partitions_go_with_the_member_that_exits_or_is_revoked() {
+        let progress = Progress::default();
+        started(&progress, "m0");
+        started(&progress, "m1");
+        feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 1 });
+        processed(&progress, "m0", 0..3800);
+        feed(&progress, "m0", Event::Exited { code: None, signal: Some(9) });
+        assert!(!progress.caught_up("g", &HWM));
+        feed(&progress, "m1", Event::Assigned { parts: vec![0], generation: 2 });
+        feed(&progress, "m1", Event::Seek { p: 0, from: 0, to: 3800 });
+        assert!(progress.caught_up("g", &HWM), "a seek to the end is progress");
+        // A stale revoke from another member does not take m1's partition.
+        feed(&progress, "m0", Event::Revoked { parts: vec![0], generation: 1 });
+        assert!(progress.caught_up("g", &HWM));
+        feed(&progress, "m1", Event::Revoked { parts: vec![0], generation: 2 });
+        assert!(!progress.caught_up("g", &HWM));
     }
 }

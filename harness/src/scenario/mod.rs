@@ -32,6 +32,7 @@ pub struct ScenarioError {
 }
 
 /// Reads and validates a scenario file.
+#[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.display().to_string(),
@@ -47,6 +48,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario text; `path` is used for messages and the
 /// default name.
+#[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let source = Source { path: path.to_owned(), text };
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {

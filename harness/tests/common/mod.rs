@@ -13,6 +13,8 @@ pub fn repo() -> PathBuf {
 }
 
 pub struct Run {
+    /// The run folder (gone with the test's temporary reports folder).
+    pub dir: PathBuf,
     pub code: i32,
     pub verdict: Value,
     pub ledger: Vec<Value>,
@@ -113,7 +115,7 @@ fn read_run(dir: &Path, code: i32) -> Run {
         .lines()
         .map(|l| serde_json::from_str(l).expect("ledger line"))
         .collect();
-    Run { code, verdict, ledger, _reports: None }
+    Run { dir: dir.to_owned(), code, verdict, ledger, _reports: None }
 }
 
 /// The scenario files of one folder, sorted.
@@ -198,4 +200,10 @@ pub async fn docker_labelled(label: &str) -> (Vec<bollard::models::ContainerSumm
     let networks =
         docker.list_networks(Some(ListNetworksOptions { filters: Some(filters) })).await.expect("list networks");
     (containers, networks)
+}
+
+/// The broker logs a docker run saved in its folder, one per broker.
+pub fn broker_log(r: &Run, broker: u32) -> String {
+    let path = r.dir.join("logs").join(format!("kafka-{broker}.log"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -141,8 +141,10 @@ pub(super) async fn ensure_image(docker: &Docker, image: &str) -> ClusterResult<
 
 /// The container's output, stdout and stderr interleaved; `tail` is a line
 /// count or "all".
-pub(super) async fn logs(docker: &Docker, container: &str, tail: &str) -> ClusterResult<String> {
-    let opts = LogsOptions { stdout: true, stderr: true, tail: tail.to_string(), ..Default::default() };
+/// The container's output: the last `tail` lines ("all" for every line),
+/// from `since` on (UNIX seconds; 0 for the beginning).
+pub(super) async fn logs(docker: &Docker, container: &str, tail: &str, since: i32) -> ClusterResult<String> {
+    let opts = LogsOptions { stdout: true, stderr: true, tail: tail.to_string(), since, ..Default::default() };
     let mut stream = docker.logs(container, Some(opts));
     let mut out = String::new();
     while let Some(chunk) = stream.next().await {
@@ -152,8 +154,8 @@ pub(super) async fn logs(docker: &Docker, container: &str, tail: &str) -> Cluste
     Ok(out)
 }
 
-pub(super) async fn save_logs(docker: &Docker, container: &str, file: &Path) -> ClusterResult<()> {
-    let text = logs(docker, container, "all").await?;
+pub(super) async fn save_logs(docker: &Docker, container: &str, file: &Path, since: i32) -> ClusterResult<()> {
+    let text = logs(docker, container, "all", since).await?;
     std::fs::write(file, text).map_err(|e| ClusterError(format!("cannot write {}: {e}", file.display())))
 }
 

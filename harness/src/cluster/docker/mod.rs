@@ -29,9 +29,9 @@ pub use engine::connect as docker_client;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::KillContainerOptions;
@@ -55,8 +55,8 @@ const LOG_TAIL: &str = "30";
 /// Bridge option: whether containers on the network may talk to each other.
 const ICC: &str = "com.docker.network.bridge.enable_icc";
 
-/// A running docker cluster. Call [`Cluster::shutdown`], which saves the
-/// logs and removes the networks too; dropping it only removes the
+/// A running docker cluster. Call [`Cluster::shutdown`], which removes the
+/// networks too; dropping it only removes the
 /// containers (testcontainers does, on drop), and `cleanup_stale` the rest
 /// once this process has exited.
 pub struct DockerCluster {
@@ -67,7 +67,6 @@ pub struct DockerCluster {
     client_network: String,
     brokers: Vec<Broker>,
     bootstrap: String,
-    logs_dir: PathBuf,
     shut: AtomicBool,
 }
 
@@ -85,15 +84,12 @@ struct Broker {
 
 impl DockerCluster {
     /// Reaps leftovers of dead runs, then starts the brokers and waits until
-    /// a metadata request through the proxies sees all of them. Container
-    /// logs go to `<run_dir>/logs/<hostname>.log` at shutdown and on failure.
-    pub async fn start(spec: &ClusterSpec, run_id: &str, run_dir: &Path) -> ClusterResult<DockerCluster> {
+    /// a metadata request through the proxies sees all of them. When that
+    /// fails, the container logs go to `<logs_dir>/<hostname>.log`.
+    pub async fn start(spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> ClusterResult<DockerCluster> {
         if !matches!(spec.brokers, 1 | 3) {
             return Err(ClusterError(format!("{} brokers: the docker backend runs 1 or 3", spec.brokers)));
         }
-        let logs_dir = run_dir.join("logs");
-        std::fs::create_dir_all(&logs_dir)
-            .map_err(|e| ClusterError(format!("cannot create {}: {e}", logs_dir.display())))?;
         let docker = engine::connect().await?;
         match cleanup::reap(&docker, cleanup::Scope::Stale).await {
             Ok(r) if !r.is_empty() => tracing::info!("leftovers of earlier runs: {r}"),
@@ -112,12 +108,14 @@ impl DockerCluster {
             client_network: format!("faultline-{run_id}-clients"),
             brokers: Vec::new(),
             bootstrap: String::new(),
-            logs_dir,
             shut: AtomicBool::new(false),
         };
         let started = Instant::now();
         // Whatever was made before a failure is torn down again.
         if let Err(e) = cluster.launch(spec.brokers, run_id).await {
+            if let Err(l) = cluster.save_logs(logs_dir, UNIX_EPOCH).await {
+                tracing::warn!("{l}");
+            }
             if let Err(t) = cluster.teardown().await {
                 tracing::warn!("teardown after a failed start: {t}");
             }
@@ -235,11 +233,11 @@ impl DockerCluster {
             self.brokers.iter().filter(|b| !ids.contains(&b.id)).map(|b| b.proxy.addr().to_string()).collect();
         let via = if others.is_empty() { self.bootstrap.clone() } else { others.join(",") };
         loop {
-            let seen = probe::broker_ids(&via, PROBE_TIMEOUT).await;
-            if matches!(&seen, Ok(ids) if want.iter().all(|w| ids.contains(w)))
-                && (others.is_empty() || self.agree(ids, &via).await)
-            {
-                return Ok(());
+            let seen = probe::metadata(&via, PROBE_TIMEOUT).await;
+            if let Ok(md) = &seen {
+                if want.iter().all(|w| md.brokers.contains(w)) && (others.is_empty() || self.agree(ids, md).await) {
+                    return Ok(());
+                }
             }
             for &id in ids {
                 let b = self.broker(id)?;
@@ -249,7 +247,7 @@ impl DockerCluster {
             }
             if Instant::now() >= deadline {
                 let last = match seen {
-                    Ok(ids) => format!("metadata saw brokers {ids:?} of {want:?}"),
+                    Ok(md) => format!("metadata saw brokers {:?} of {want:?}", md.brokers),
                     Err(e) => format!("last metadata request: {e}"),
                 };
                 return Err(self.failure(&format!("brokers not ready within {READY_TIMEOUT:?} ({last})")).await);
@@ -259,13 +257,12 @@ impl DockerCluster {
     }
 
     /// Whether each of the brokers `ids`, asked alone, names the same
-    /// partition leaders as the cluster does through `via`.
-    async fn agree(&self, ids: &[u32], via: &str) -> bool {
-        let Ok(cluster) = probe::leaders(via, PROBE_TIMEOUT).await else { return false };
+    /// partition leaders as the rest of the `cluster` does.
+    async fn agree(&self, ids: &[u32], cluster: &probe::Metadata) -> bool {
         for &id in ids {
             let Ok(b) = self.broker(id) else { return false };
-            match probe::leaders(&b.proxy.addr().to_string(), PROBE_TIMEOUT).await {
-                Ok(own) if own == cluster => {}
+            match probe::metadata(&b.proxy.addr().to_string(), PROBE_TIMEOUT).await {
+                Ok(own) if own.leaders == cluster.leaders => {}
                 _ => return false,
             }
         }
@@ -287,33 +284,22 @@ impl DockerCluster {
         Ok(Some(format!("{status}, exit code {}", state.exit_code.unwrap_or_default())))
     }
 
-    /// An error that carries the last log lines of every broker, and the
-    /// full logs saved to the run folder.
+    /// An error that carries the last log lines of every broker; the full
+    /// logs go to the run folder's logs/ when the run ends.
     async fn failure(&self, what: &str) -> ClusterError {
         let mut msg = what.to_string();
         for b in &self.brokers {
-            let tail = engine::logs(&self.docker, &b.container, LOG_TAIL).await.unwrap_or_else(|e| e.0);
+            let tail = engine::logs(&self.docker, &b.container, LOG_TAIL, 0).await.unwrap_or_else(|e| e.0);
             let tail = if tail.trim().is_empty() { "(no output)" } else { tail.trim_end() };
             msg.push_str(&format!("\n--- last lines of {} ---\n{tail}", b.hostname));
         }
-        self.save_logs().await;
-        msg.push_str(&format!("\n(full logs in {})", self.logs_dir.display()));
+        msg.push_str("\n(full broker logs: logs/ in the run folder)");
         ClusterError(msg)
     }
 
-    async fn save_logs(&self) {
-        for b in &self.brokers {
-            let file = self.logs_dir.join(format!("{}.log", b.hostname));
-            if let Err(e) = engine::save_logs(&self.docker, &b.container, &file).await {
-                tracing::warn!("{e}");
-            }
-        }
-    }
-
-    /// Saves the logs, removes containers and networks, stops the proxies.
-    /// Keeps going past errors so that as much as possible is gone.
+    /// Removes containers and networks, stops the proxies. Keeps going past
+    /// errors so that as much as possible is gone.
     async fn teardown(&self) -> ClusterResult<()> {
-        self.save_logs().await;
         let mut errors = Vec::new();
         for b in &self.brokers {
             b.proxy.stop();
@@ -440,6 +426,23 @@ impl Cluster for DockerCluster {
     async fn rejoin_broker(&self, broker: u32) -> ClusterResult<()> {
         self.join_run_network(self.broker(broker)?).await?;
         self.wait_ready(&[broker]).await
+    }
+
+    async fn save_logs(&self, dir: &Path, since: SystemTime) -> ClusterResult<()> {
+        // Whole seconds: a second before the run may show up too.
+        let since = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i32);
+        let mut errors = Vec::new();
+        for b in &self.brokers {
+            let file = dir.join(format!("{}.log", b.hostname));
+            if let Err(e) = engine::save_logs(&self.docker, &b.container, &file, since).await {
+                errors.push(e.0);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ClusterError(errors.join("; ")))
+        }
     }
 
     async fn shutdown(&self) -> ClusterResult<()> {

@@ -23,32 +23,31 @@ fn config(bootstrap: &str) -> ClientConfig {
     c
 }
 
-/// Ids of the brokers a metadata request sees (blocking client, so it runs
-/// on the blocking pool).
-pub(super) async fn broker_ids(bootstrap: &str, timeout: Duration) -> Result<Vec<i32>, String> {
-    let config = config(bootstrap);
-    tokio::task::spawn_blocking(move || {
-        let client: BaseConsumer = config.create().map_err(|e| e.to_string())?;
-        let md = client.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
-        Ok(md.brokers().iter().map(|b| b.id()).collect())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+/// What one metadata request through `bootstrap` sees.
+#[derive(Debug, Default)]
+pub(super) struct Metadata {
+    /// Ids of the registered, unfenced brokers.
+    pub brokers: Vec<i32>,
+    /// ((topic, partition), leader). A broker back from a partition can
+    /// answer from a stale view for a while, naming itself leader of
+    /// partitions it lost.
+    pub leaders: BTreeMap<(String, i32), i32>,
 }
 
-/// Partition leaders as a metadata request through `bootstrap` sees them:
-/// ((topic, partition), leader). A broker back from a partition can answer
-/// from a stale view for a while, naming itself leader of partitions it lost.
-pub(super) async fn leaders(bootstrap: &str, timeout: Duration) -> Result<BTreeMap<(String, i32), i32>, String> {
+/// One metadata request (blocking client, so it runs on the blocking pool).
+pub(super) async fn metadata(bootstrap: &str, timeout: Duration) -> Result<Metadata, String> {
     let config = config(bootstrap);
     tokio::task::spawn_blocking(move || {
         let client: BaseConsumer = config.create().map_err(|e| e.to_string())?;
         let md = client.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
-        Ok(md
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions().iter().map(move |p| ((t.name().to_string(), p.id()), p.leader())))
-            .collect())
+        Ok(Metadata {
+            brokers: md.brokers().iter().map(|b| b.id()).collect(),
+            leaders: md
+                .topics()
+                .iter()
+                .flat_map(|t| t.partitions().iter().map(move |p| ((t.name().to_string(), p.id()), p.leader())))
+                .collect(),
+        })
     })
     .await
     .map_err(|e| e.to_string())?

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{PortBinding, PortMap};
 use testcontainers::core::{ContainerPort, ImageExt};
 use testcontainers::{ContainerRequest, GenericImage};
 
@@ -57,36 +57,12 @@ fn peer_host(plan: &Plan, id: u32) -> String {
     }
 }
 
-pub(super) fn container(plan: &Plan, node: &Node) -> ContainerCreateBody {
-    let (env, cmd) = match plan.flavor {
-        Flavor::Kafka => (Some(kafka_env(plan, node)), None),
-        Flavor::Redpanda => (None, Some(redpanda_cmd(plan, node))),
-    };
-    let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(node.host_port.to_string()) };
-    ContainerCreateBody {
-        // No `hostname`: Docker would make it a DNS name on the client
-        // network too, and peers would reach an isolated broker through it.
-        image: Some(plan.image.into()),
-        env,
-        cmd,
-        labels: Some(plan.labels.clone()),
-        exposed_ports: Some(vec![CLIENT_PORT.into()]),
-        host_config: Some(HostConfig {
-            // An explicit host port survives stop/start; a random one would not.
-            port_bindings: Some(HashMap::from([(CLIENT_PORT.into(), Some(vec![binding]))])),
-            network_mode: Some(plan.client_network.into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// The container as a testcontainers request: the same settings as
-/// [`container`], which the tests read. testcontainers binds mapped ports on
-/// every interface; the host-config modifier (applied last) puts them back
-/// on 127.0.0.1.
+/// The broker's container as a testcontainers request. testcontainers
+/// binds mapped ports on every interface; the host-config modifier (applied
+/// last) puts them back on 127.0.0.1 only. No hostname: Docker would make
+/// it a DNS name on the client network too, and peers would reach an
+/// isolated broker through it.
 pub(super) fn request(plan: &Plan, node: &Node, name: &str) -> ContainerRequest<GenericImage> {
-    let body = container(plan, node);
     let (repo, tag) = match plan.image.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (plan.image, "latest"),
@@ -96,26 +72,33 @@ pub(super) fn request(plan: &Plan, node: &Node, name: &str) -> ContainerRequest<
         .with_network(plan.client_network)
         .with_labels(plan.labels.clone())
         .with_mapped_port(node.host_port, ContainerPort::Tcp(9092));
-    for var in body.env.unwrap_or_default() {
-        if let Some((k, v)) = var.split_once('=') {
-            req = req.with_env_var(k, v);
+    match plan.flavor {
+        Flavor::Kafka => {
+            for (k, v) in kafka_env(plan, node) {
+                req = req.with_env_var(k, v);
+            }
         }
+        Flavor::Redpanda => req = req.with_cmd(redpanda_cmd(plan, node)),
     }
-    if let Some(cmd) = body.cmd {
-        req = req.with_cmd(cmd);
-    }
-    let bindings = body.host_config.and_then(|h| h.port_bindings);
-    req.with_host_config_modifier(move |host| host.port_bindings = bindings.clone())
+    let bindings = port_bindings(node);
+    req.with_host_config_modifier(move |host| host.port_bindings = Some(bindings.clone()))
+}
+
+/// The client listener published on 127.0.0.1 only, at an explicit host
+/// port: one survives stop/start, a random one would not.
+fn port_bindings(node: &Node) -> PortMap {
+    let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(node.host_port.to_string()) };
+    HashMap::from([(CLIENT_PORT.into(), Some(vec![binding]))])
 }
 
 /// The official apache/kafka image's convention (faultline/kafka follows
 /// it): KAFKA_FOO_BAR becomes foo.bar. Combined broker+controller nodes.
-fn kafka_env(plan: &Plan, node: &Node) -> Vec<String> {
+fn kafka_env(plan: &Plan, node: &Node) -> Vec<(&'static str, String)> {
     let n = plan.brokers;
     let rf = n.min(3);
     let min_isr = if rf >= 3 { 2 } else { 1 };
     let voters: Vec<String> = (1..=n).map(|i| format!("{i}@{}:{KAFKA_CONTROLLER_PORT}", peer_host(plan, i))).collect();
-    let vars = [
+    vec![
         ("CLUSTER_ID", plan.cluster_id.to_string()),
         ("KAFKA_NODE_ID", node.id.to_string()),
         ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
@@ -139,8 +122,12 @@ fn kafka_env(plan: &Plan, node: &Node) -> Vec<String> {
         ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", min_isr.to_string()),
         ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".into()),
         ("KAFKA_HEAP_OPTS", "-Xms512m -Xmx512m".into()),
-    ];
-    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+        // A paused node freezes its controller with its broker; on thaw the
+        // controller fences its own broker if the last heartbeat is older
+        // than broker.session.timeout.ms (9 s), and moves every coordinator.
+        // Frequent heartbeats keep a pause of up to ~8 s clear of that.
+        ("KAFKA_BROKER_HEARTBEAT_INTERVAL_MS", "500".into()),
+    ]
 }
 
 /// Redpanda's own flags; dev-container mode drops the rebalance delay and
@@ -179,25 +166,30 @@ pub(super) fn cluster_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bollard::models::HostConfig;
 
     fn plan<'a>(flavor: Flavor, brokers: u32, labels: &'a HashMap<String, String>) -> Plan<'a> {
         Plan { flavor, image: "img:1", brokers, cluster_id: "AAAAAAAAAAAAAAAAAAAAAA", client_network: "net-c", labels }
     }
 
-    fn env_of(body: &ContainerCreateBody) -> HashMap<String, String> {
-        body.env
-            .iter()
-            .flatten()
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn node(id: u32) -> Node {
+        Node { id, host_port: 40000 + id as u16, proxy_port: 41000 + id as u16 }
+    }
+
+    fn env_of(req: &ContainerRequest<GenericImage>) -> HashMap<String, String> {
+        req.env_vars().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    fn cmd_of(req: &ContainerRequest<GenericImage>) -> String {
+        req.cmd().collect::<Vec<_>>().join(" ")
     }
 
     #[test]
     fn kafka_three_nodes() {
-        let labels = HashMap::from([("faultline".to_string(), "1".to_string())]);
-        let body = container(&plan(Flavor::Kafka, 3, &labels), &Node { id: 2, host_port: 40002, proxy_port: 41002 });
-        let env = env_of(&body);
+        let labels = HashMap::from([("faultline.run".to_string(), "r1".to_string())]);
+        let plan = plan(Flavor::Kafka, 3, &labels);
+        let req = request(&plan, &node(2), "faultline-r1-kafka-2");
+        let env = env_of(&req);
         assert_eq!(env["KAFKA_NODE_ID"], "2");
         assert_eq!(env["CLUSTER_ID"], "AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093");
@@ -205,12 +197,20 @@ mod tests {
         assert_eq!(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "3");
         assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"], "3");
         assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"], "2");
-        assert!(body.hostname.is_none(), "a hostname would be resolvable on the client network");
-        assert_eq!(body.labels.as_ref(), Some(&labels));
-        assert!(body.cmd.is_none());
-        let host = body.host_config.expect("host config");
-        assert_eq!(host.network_mode.as_deref(), Some("net-c"));
-        let binding = &host.port_bindings.expect("bindings")[CLIENT_PORT].clone().expect("binding")[0];
+        assert_eq!(req.descriptor(), "img:1");
+        assert_eq!(req.container_name().as_deref(), Some("faultline-r1-kafka-2"));
+        assert!(req.hostname().is_none(), "a hostname would be resolvable on the client network");
+        assert_eq!(req.network().as_deref(), Some("net-c"));
+        assert_eq!(req.labels().get("faultline.run").map(String::as_str), Some("r1"));
+        assert_eq!(req.cmd().count(), 0);
+        let ports = req.ports().expect("mapped port");
+        assert_eq!((ports[0].host_port(), ports[0].container_port()), (40002, ContainerPort::Tcp(9092)));
+        // Whatever testcontainers binds, the modifier leaves 127.0.0.1 only.
+        let mut host = HostConfig::default();
+        (req.host_config_modifier().expect("modifier"))(&mut host);
+        let bindings = host.port_bindings.expect("bindings");
+        assert_eq!(bindings.len(), 1);
+        let binding = &bindings[CLIENT_PORT].clone().expect("binding")[0];
         assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(binding.host_port.as_deref(), Some("40002"));
     }
@@ -218,57 +218,37 @@ mod tests {
     #[test]
     fn kafka_single_node_talks_to_itself_on_localhost() {
         let labels = HashMap::new();
-        let env =
-            env_of(&container(&plan(Flavor::Kafka, 1, &labels), &Node { id: 1, host_port: 40001, proxy_port: 41001 }));
+        let env = env_of(&request(&plan(Flavor::Kafka, 1, &labels), &node(1), "n"));
         assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1@localhost:9093");
         assert_eq!(env["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT://127.0.0.1:41001,INTERNAL://localhost:19092");
         assert_eq!(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], "1");
         assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"], "1");
         assert_eq!(env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"], "0");
+        assert_eq!(env["KAFKA_BROKER_HEARTBEAT_INTERVAL_MS"], "500");
     }
 
     #[test]
     fn redpanda_three_nodes() {
         let labels = HashMap::new();
-        let body = container(&plan(Flavor::Redpanda, 3, &labels), &Node { id: 3, host_port: 40003, proxy_port: 41003 });
-        assert!(body.env.is_none());
-        assert_eq!(body.image.as_deref(), Some("img:1"));
-        let cmd = body.cmd.expect("cmd").join(" ");
+        let req = request(&plan(Flavor::Redpanda, 3, &labels), &node(3), "n");
+        assert!(env_of(&req).is_empty());
         assert_eq!(
-            cmd,
+            cmd_of(&req),
             "redpanda start --mode dev-container --smp 1 --memory 1G --node-id 3 \
              --kafka-addr INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092 \
              --advertise-kafka-addr INTERNAL://redpanda-3:29092,EXTERNAL://127.0.0.1:41003 \
              --rpc-addr 0.0.0.0:33145 --advertise-rpc-addr redpanda-3:33145 \
              --seeds redpanda-1:33145,redpanda-2:33145,redpanda-3:33145"
         );
-        assert_eq!(body.exposed_ports, Some(vec![CLIENT_PORT.to_string()]));
+        let ports = req.ports().expect("mapped port");
+        assert_eq!((ports[0].host_port(), ports[0].container_port()), (40003, ContainerPort::Tcp(9092)));
     }
 
     #[test]
     fn redpanda_single_node_has_no_seeds() {
         let labels = HashMap::new();
-        let body = container(&plan(Flavor::Redpanda, 1, &labels), &Node { id: 1, host_port: 40001, proxy_port: 41001 });
-        let cmd = body.cmd.expect("cmd").join(" ");
+        let cmd = cmd_of(&request(&plan(Flavor::Redpanda, 1, &labels), &node(1), "n"));
         assert!(cmd.ends_with("--advertise-kafka-addr INTERNAL://localhost:29092,EXTERNAL://127.0.0.1:41001"), "{cmd}");
-    }
-
-    #[test]
-    fn the_testcontainers_request_carries_the_same_settings() {
-        let labels = HashMap::from([("faultline.run".to_string(), "r1".to_string())]);
-        let plan = plan(Flavor::Kafka, 1, &labels);
-        let node = Node { id: 1, host_port: 40001, proxy_port: 41001 };
-        let req = request(&plan, &node, "faultline-r1-kafka-1");
-        assert_eq!(req.descriptor(), "img:1");
-        assert_eq!(req.container_name().as_deref(), Some("faultline-r1-kafka-1"));
-        assert_eq!(req.network().as_deref(), Some(plan.client_network));
-        assert_eq!(req.labels().get("faultline.run").map(String::as_str), Some("r1"));
-        let env: HashMap<String, String> = req.env_vars().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        assert_eq!(env, env_of(&container(&plan, &node)));
-        let ports = req.ports().expect("mapped port");
-        assert_eq!((ports[0].host_port(), ports[0].container_port()), (40001, ContainerPort::Tcp(9092)));
-        let redpanda = request(&self::plan(Flavor::Redpanda, 1, &labels), &node, "n");
-        assert_eq!(redpanda.cmd().next().as_deref(), Some("redpanda"));
     }
 
     #[test]
