@@ -6,20 +6,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use faultline::checker::Class;
-use faultline::report::{self, Outcome};
-use faultline::runner::{self, RunOptions};
-use faultline::scenario;
+use faultline::report;
+use faultline::scenario::{self, Backend};
+use faultline::{Error, Session};
 
 /// mimalloc: `faultline check` parses a ledger on several threads and
 /// frees the entries on another; glibc's allocator made that 20% slower.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Exit codes that mean something: expectations held, expectations violated,
-/// the harness itself could not judge.
+/// Exit codes: expectations held, expectations violated, the harness could
+/// not judge. A judged run's code comes from its `Status`.
 const PASS: u8 = 0;
-const FAIL: u8 = 1;
 const ERROR: u8 = 2;
 
 #[derive(Parser)]
@@ -46,20 +44,23 @@ enum Cmd {
         junit: Option<PathBuf>,
         /// Run on this backend whatever the files say: "mock" or "docker".
         #[arg(long, value_parser = parse_backend)]
-        backend: Option<scenario::Backend>,
+        backend: Option<Backend>,
     },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Re-check the ledger of a finished (or crashed) run, without a broker.
+    /// Re-check the ledger of a finished (or crashed) run, without a broker
+    /// (exit 0 pass, 1 fail, 2 cannot judge).
     Check {
         run_dir: PathBuf,
-        /// Print the verdict as JSON instead of the summary.
+        /// Print the outcome as JSON (what verdict.json holds) instead of the summary.
         #[arg(long)]
         json: bool,
     },
+    /// Print the JSON Schema of scenario files, for editors.
+    Schema,
     /// Remove containers and networks left by runs whose harness is gone
     /// (after a crash or SIGKILL of faultline). Every run does this at start.
     Cleanup,
@@ -88,12 +89,17 @@ fn main() -> ExitCode {
             run(&files, reports, !no_progress, &junit, backend)
         }
         Cmd::Cleanup => cleanup(),
+        Cmd::Schema => schema(),
     };
     ExitCode::from(code)
 }
 
-fn print_scenario_error(e: scenario::ScenarioError) {
-    eprintln!("{:?}", miette::Report::new(e));
+/// Scenario errors render with miette (the file, the line, a pointer).
+fn print_error(e: Error) {
+    match e {
+        Error::Scenario(e) => eprintln!("{:?}", miette::Report::new(*e)),
+        other => eprintln!("error: {other}"),
+    }
 }
 
 fn validate(files: &[PathBuf]) -> u8 {
@@ -109,7 +115,7 @@ fn validate(files: &[PathBuf]) -> u8 {
                 s.faults.len()
             ),
             Err(e) => {
-                print_scenario_error(e);
+                print_error(Error::from(e));
                 code = ERROR;
             }
         }
@@ -118,36 +124,25 @@ fn validate(files: &[PathBuf]) -> u8 {
 }
 
 fn check(dir: &std::path::Path, json: bool) -> u8 {
-    let verdict = match runner::check_dir(dir) {
-        Ok(v) => v,
+    match faultline::recheck(dir) {
+        Ok(outcome) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome).unwrap_or_default());
+            } else {
+                print!("{}", report::render(&outcome, std::io::stdout().is_terminal()));
+            }
+            outcome.status.exit_code()
+        }
         Err(e) => {
-            eprintln!("error: {e}");
-            return ERROR;
+            print_error(e);
+            ERROR
         }
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
     }
-    // With the scenario beside the ledger, judge its expectations too;
-    // without it, the default ones.
-    let (scenario, cluster) = match scenario::load(&dir.join("scenario.toml")) {
-        Ok(s) => (s, "re-checked from the ledger"),
-        Err(_) => {
-            let mut s: scenario::Scenario = toml::from_str("").expect("empty scenario parses");
-            s.name = dir_name(dir);
-            (s, "re-checked from the ledger (no scenario.toml: default expectations)")
-        }
-    };
-    let outcome =
-        Outcome::new(&scenario, &dir_name(dir), dir, cluster.into(), verdict, Default::default(), Default::default());
-    if !json {
-        print!("{}", report::render(&outcome, std::io::stdout().is_terminal()));
-    }
-    if outcome.passed {
-        PASS
-    } else {
-        FAIL
-    }
+}
+
+fn schema() -> u8 {
+    println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).unwrap_or_default());
+    PASS
 }
 
 fn cleanup() -> u8 {
@@ -166,122 +161,65 @@ fn cleanup() -> u8 {
     }
 }
 
-fn dir_name(dir: &std::path::Path) -> String {
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn parse_backend(s: &str) -> Result<scenario::Backend, String> {
+fn parse_backend(s: &str) -> Result<Backend, String> {
     match s {
-        "mock" => Ok(scenario::Backend::Mock),
-        "docker" => Ok(scenario::Backend::Docker),
+        "mock" => Ok(Backend::Mock),
+        "docker" => Ok(Backend::Docker),
         other => Err(format!("unknown backend `{other}`; use mock or docker")),
     }
 }
 
-fn run(
-    files: &[PathBuf],
-    reports: PathBuf,
-    progress: bool,
-    junit: &std::path::Path,
-    backend: Option<scenario::Backend>,
-) -> u8 {
+fn run(files: &[PathBuf], reports: PathBuf, progress: bool, junit: &std::path::Path, backend: Option<Backend>) -> u8 {
+    let session = match Session::new() {
+        Ok(s) => s.reports_dir(reports).progress(progress && std::io::stderr().is_terminal()).backend(backend),
+        Err(e) => {
+            print_error(e);
+            return ERROR;
+        }
+    };
     // Validate everything first: a typo in the fifth file should not cost
     // the time of running the first four.
     let mut scenarios = Vec::new();
     for f in files {
-        match scenario::load(f) {
-            Ok(mut s) => {
-                if let Some(b) = backend {
-                    s.cluster.backend = b;
-                }
-                scenarios.push((f.clone(), s))
-            }
+        match session.load(f) {
+            Ok(s) => scenarios.push((f, s)),
             Err(e) => {
-                print_scenario_error(e);
+                print_error(e);
                 return ERROR;
             }
         }
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ERROR;
-        }
-    };
-    let opts = RunOptions { reports_dir: reports, progress: progress && std::io::stderr().is_terminal() };
+    let mut session = session;
     let color = std::io::stdout().is_terminal();
     let mut code = PASS;
-    let mut results: Vec<Result<Outcome, (String, String)>> = Vec::new();
-    let mut clusters = runner::Clusters::default();
+    let mut results: Vec<(String, Result<faultline::Outcome, String>)> = Vec::new();
     for (path, s) in &scenarios {
-        match runtime.block_on(runner::run(s, Some(path), &opts, &mut clusters)) {
+        match session.run(s, Some(path)) {
             Ok(outcome) => {
                 print!("{}", report::render(&outcome, color));
-                if !outcome.passed {
-                    code = code.max(FAIL);
-                }
-                results.push(Ok(outcome));
+                code = code.max(outcome.status.exit_code());
+                results.push((s.name.clone(), Ok(outcome)));
             }
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
                 code = ERROR;
-                results.push(Err((s.name.clone(), e.to_string())));
-                if matches!(e, runner::RunError::Interrupted) {
+                let interrupted = matches!(e, Error::Run(faultline::runner::RunError::Interrupted));
+                results.push((s.name.clone(), Err(e.to_string())));
+                if interrupted {
                     break;
                 }
             }
         }
     }
-    runtime.block_on(clusters.shutdown());
-    if results.len() > 1 {
-        print_table(&results);
+    drop(session);
+    let rows: Vec<report::Row<'_>> =
+        results.iter().map(|(name, r)| (name.as_str(), r.as_ref().map_err(String::as_str))).collect();
+    if rows.len() > 1 {
+        print!("{}", report::table(&rows));
     }
-    let junit_results: Vec<report::junit::Result> = results
-        .iter()
-        .map(|r| match r {
-            Ok(o) => report::junit::Result::Judged(o),
-            Err((scenario, message)) => {
-                report::junit::Result::Error { scenario: scenario.clone(), message: message.clone() }
-            }
-        })
-        .collect();
-    if let Err(e) = report::junit::write(junit, &junit_results) {
+    if let Err(e) = report::junit::write(junit, &rows) {
         eprintln!("error: cannot write {}: {e}", junit.display());
         code = ERROR;
     }
     code
-}
-
-/// One line per scenario after a multi-scenario run.
-fn print_table(results: &[Result<Outcome, (String, String)>]) {
-    println!("\n{:<32} {:>6} {:>8} {:>8} {:>11}  verdict", "scenario", "time", "lost", "redeliv", "anomalies");
-    for r in results {
-        match r {
-            Ok(o) => {
-                let lost = report::actual("lost", &o.verdict).unwrap_or(0);
-                let redelivered = report::actual("redelivered", &o.verdict).unwrap_or(0);
-                // Everything but the columns shown and what at-least-once allows.
-                let anomalies: u64 = o
-                    .verdict
-                    .counts
-                    .iter()
-                    .filter(|(c, _)| {
-                        !matches!(c, Class::LostWrite | Class::LostDelivery | Class::Redelivery | Class::DuplicateWrite)
-                    })
-                    .map(|(_, n)| n)
-                    .sum();
-                let verdict = if o.passed { "PASS" } else { "FAIL" };
-                println!(
-                    "{:<32} {:>5.0}s {:>8} {:>8} {:>11}  {verdict}",
-                    o.scenario,
-                    o.elapsed.as_secs_f64(),
-                    lost,
-                    redelivered,
-                    anomalies
-                );
-            }
-            Err((name, msg)) => println!("{name:<32} {:>6} {:>8} {:>8} {:>11}  ERROR: {msg}", "-", "-", "-", "-"),
-        }
-    }
 }

@@ -73,3 +73,82 @@ fn a_missing_file_is_a_clear_error() {
     assert_eq!(code, 2);
     assert!(err.contains("nope.toml") && err.contains("cannot read"), "{err}");
 }
+
+#[test]
+fn a_field_the_fault_kind_does_not_take_is_named_with_its_line() {
+    let (code, err) = bad(
+        "[[producer]]\nrecords = 10\n[[group]]\n[[fault]]\nkind = \"crash-consumer\"\nat = \"1s\"\nmember = 0\nseek_to_end = true\n",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:8: fault[0].seek_to_end: unknown field `seek_to_end`"), "{err}");
+    let (code, err) = bad("[[producer]]\nrecords = 10\n[[group]]\n[[fault]]\nkind = \"crash-consumer\"\nat = \"1s\"\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:4: fault[0]: missing field `member`"), "{err}");
+    let (code, err) = bad(
+        "[[producer]]\nrecords = 10\n[[group]]\n[[fault]]\nkind = \"pause-broker\"\nat = \"1s\"\nbroker = \"one\"\nduration = \"1s\"\n",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:7: fault[0].broker: invalid type"), "{err}");
+}
+
+/// A run folder holding `ledger` (one JSON entry a line) and no scenario.
+fn run_folder(ledger: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ledger.jsonl"), ledger.join("\n") + "\n").unwrap();
+    dir
+}
+
+const CLEAN_RUN: [&str; 7] = [
+    r#"{"t":0,"src":"p0","ev":{"started":{"role":"producer"}}}"#,
+    r#"{"t":1,"src":"p0","ev":{"sent":{"id":[0,0]}}}"#,
+    r#"{"t":2,"src":"p0","ev":{"acked":{"id":[0,0],"p":0,"o":0}}}"#,
+    r#"{"t":3,"src":"g0-m0","ev":{"started":{"role":"consumer","group":"g"}}}"#,
+    r#"{"t":4,"src":"g0-m0","ev":{"assigned":{"parts":[0],"generation":1}}}"#,
+    r#"{"t":5,"src":"g0-m0","ev":{"processed":{"p":0,"o":0,"id":[0,0]}}}"#,
+    r#"{"t":6,"src":"g0-m0","ev":{"committed":{"p":0,"o":1}}}"#,
+];
+
+#[test]
+fn check_of_a_ledger_without_its_audit_read_cannot_judge() {
+    let dir = run_folder(&CLEAN_RUN);
+    let (code, out, err) = faultline(&["check", "."], dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.starts_with("CANNOT JUDGE"), "{out}");
+    assert!(out.contains("cannot judge: no audit read in the ledger"), "{out}");
+    let (code, json, _) = faultline(&["check", "--json", "."], dir.path());
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("check --json prints the outcome");
+    assert_eq!((v["status"].as_str(), v["passed"].as_bool()), (Some("cannot-judge"), Some(false)), "{v:#}");
+    assert_eq!(v["verdict"]["audited"], false);
+}
+
+#[test]
+fn check_of_a_complete_ledger_judges_it() {
+    let mut ledger = CLEAN_RUN.to_vec();
+    ledger.push(r#"{"t":7,"src":"audit","ev":{"audit":{"p":0,"o":0,"id":[0,0]}}}"#);
+    ledger.push(r#"{"t":8,"src":"audit","ev":{"hwm":{"p":0,"o":1}}}"#);
+    let dir = run_folder(&ledger);
+    let (code, out, err) = faultline(&["check", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("PASS"), "{out}");
+    // A record the group never processed is a loss, found in the same ledger.
+    ledger.insert(7, r#"{"t":7,"src":"audit","ev":{"audit":{"p":0,"o":1,"id":[0,1]}}}"#);
+    *ledger.last_mut().unwrap() = r#"{"t":8,"src":"audit","ev":{"hwm":{"p":0,"o":2}}}"#;
+    let dir = run_folder(&ledger);
+    let (code, out, _) = faultline(&["check", "."], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL lost-delivery = 0 (got 1)"), "{out}");
+}
+
+#[test]
+fn schema_describes_every_fault_kind_with_exactly_its_fields() {
+    let (code, out, err) = faultline(&["schema"], &common::repo());
+    assert_eq!(code, 0, "{err}");
+    let schema: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let text = out.as_str();
+    for kind in ["pause-broker", "restart-broker", "network-cut", "isolate-broker", "crash-consumer", "pause-fetch"] {
+        assert!(text.contains(&format!("\"{kind}\"")), "{kind} missing");
+    }
+    assert!(schema["properties"]["expect"]["properties"]["lost"].is_object(), "expectation keys are listed");
+    assert!(schema["properties"]["fault"].is_object());
+}

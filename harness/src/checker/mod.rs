@@ -29,7 +29,16 @@ pub use verdict::{Cause, Class, Finding, GroupSummary, RecordRef, Totals, Verdic
 
 use std::collections::HashSet;
 
-use crate::ledger::Entry;
+use crate::ledger::{self, Entry, ReadError};
+
+/// Checks a ledger file as it is read: one pass, not held in memory.
+pub fn check_file(path: &std::path::Path) -> Result<Verdict, ReadError> {
+    let mut checker = Checker::default();
+    for entry in ledger::read(path)? {
+        checker.push(&entry?);
+    }
+    Ok(checker.finish())
+}
 
 /// Checks a whole ledger, in ledger order.
 pub fn check<I: IntoIterator<Item = Entry>>(entries: I) -> Verdict {

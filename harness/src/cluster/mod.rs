@@ -9,9 +9,28 @@ pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, Cleanup
 pub use mock::MockCluster;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::scenario::{CutMode, RestartMode};
+use crate::scenario::{Backend, ClusterSpec, CutMode, RestartMode};
+
+/// Starts a cluster of the shape `spec` gives, on its backend. A docker
+/// cluster that fails to start leaves its broker logs in `logs_dir`.
+pub async fn start(spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> ClusterResult<Arc<dyn Cluster>> {
+    Ok(match spec.backend {
+        Backend::Mock => Arc::new(MockCluster::start(spec.brokers)?),
+        Backend::Docker => Arc::new(DockerCluster::start(spec, run_id, logs_dir).await?),
+    })
+}
+
+/// Removes what an interrupted [`start`] of run `run_id` left behind.
+pub async fn abandon(spec: &ClusterSpec, run_id: &str) {
+    if spec.backend == Backend::Docker {
+        if let Err(e) = cleanup_run(run_id).await {
+            tracing::warn!("cleanup of the interrupted start: {e}");
+        }
+    }
+}
 
 pub type ClusterResult<T> = Result<T, ClusterError>;
 

@@ -60,10 +60,10 @@ impl Healer {
 
     async fn apply(&self, heal: Heal) -> Result<(), String> {
         match heal {
-            Heal::ResumeBroker(b) => self.cluster.resume_broker(b).await.map_err(|e| e.0),
-            Heal::StartBroker(b) => self.cluster.start_broker(b).await.map_err(|e| e.0),
-            Heal::RestoreNetwork(b) => self.cluster.heal_network(b).await.map_err(|e| e.0),
-            Heal::RejoinBroker(b) => self.cluster.rejoin_broker(b).await.map_err(|e| e.0),
+            Heal::ResumeBroker(b) => self.cluster.resume_broker(b).await.map_err(|e| e.to_string()),
+            Heal::StartBroker(b) => self.cluster.start_broker(b).await.map_err(|e| e.to_string()),
+            Heal::RestoreNetwork(b) => self.cluster.heal_network(b).await.map_err(|e| e.to_string()),
+            Heal::RejoinBroker(b) => self.cluster.rejoin_broker(b).await.map_err(|e| e.to_string()),
             Heal::Continue(w) => w.signal(Signal::SIGCONT).map_err(|e| e.to_string()),
             Heal::ResumeFetch(members, seek_to_end) => {
                 for w in members.iter().filter(|w| !w.has_exited()) {

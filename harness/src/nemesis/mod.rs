@@ -15,13 +15,14 @@ use tokio::time::Instant;
 
 use crate::cluster::Cluster;
 use crate::ledger::Event;
-use crate::runner::Progress;
-use crate::scenario::{FaultKind, FaultSpec, Scenario};
+use crate::progress::Progress;
+use crate::scenario::{Action, Fault, GroupIx, MemberId, Trigger, WorkerId};
 use crate::workers::{Command, WorkerSet};
 use heal::Heal;
 
-/// Starts a new member of group `group` (by index) under `name`.
-pub type JoinFn = Arc<dyn Fn(usize, Option<String>) -> Result<(), String> + Send + Sync>;
+/// Starts a member: a replacement under a crashed member's id, or (`None`)
+/// a new member of the group under the next free id.
+pub type JoinFn = Arc<dyn Fn(GroupIx, Option<MemberId>) -> Result<(), String> + Send + Sync>;
 
 /// Everything a fault can act on.
 #[derive(Clone)]
@@ -34,169 +35,151 @@ pub struct Targets {
     pub healer: Healer,
 }
 
-/// A fault that could not be injected: the run is an error (exit 2).
+/// A fault that could not be injected or healed: the run is an error (exit 2).
 #[derive(Debug, thiserror::Error)]
-#[error("fault #{id} {kind} could not be injected: {msg}")]
+#[error("fault #{id} {kind} {what}: {reason}")]
 pub struct FaultError {
     pub id: u32,
     pub kind: &'static str,
-    pub msg: String,
+    /// "could not be injected" or "could not be healed".
+    pub what: &'static str,
+    pub reason: String,
 }
 
+/// How long a member gets to leave cleanly before it is killed.
+const LEAVE_GRACE: Duration = Duration::from_secs(30);
+
 /// Runs the whole schedule; returns when every fault has ended and healed.
-pub async fn run_schedule(scenario: &Scenario, targets: Targets, start: Instant) -> Result<(), FaultError> {
+pub async fn run_schedule(plan: &[Fault], targets: Targets, start: Instant) -> Result<(), FaultError> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, spec) in scenario.faults.iter().enumerate() {
-        let targets = targets.clone();
-        let spec = spec.clone();
-        let group = group_index(scenario, &spec);
-        tasks.spawn(async move { run_fault(i as u32 + 1, spec, group, targets, start).await });
+    for fault in plan {
+        let (targets, fault) = (targets.clone(), fault.clone());
+        tasks.spawn(async move { run_fault(fault, targets, start).await });
     }
     let mut first_error = None;
     while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                first_error.get_or_insert(FaultError { id: 0, kind: "?", msg: format!("fault task failed: {e}") });
-            }
+        let result = done.unwrap_or_else(|e| {
+            Err(FaultError {
+                id: 0,
+                kind: "?",
+                what: "could not be injected",
+                reason: format!("fault task failed: {e}"),
+            })
+        });
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
-}
-
-fn group_index(scenario: &Scenario, spec: &FaultSpec) -> usize {
-    spec.group
-        .as_ref()
-        .and_then(|name| scenario.groups.iter().position(|g| g.name.as_deref() == Some(name)))
-        .unwrap_or(0)
-}
-
-/// Name of member `member` of group `group` (both 0-based).
-pub fn member_name(group: usize, member: u32) -> String {
-    format!("g{group}-m{member}")
 }
 
 /// Waits for the fault's trigger. `after_processed` counts the targeted
 /// member's own records when the fault names a member (so a crash lands while
 /// that member has work in flight, however the group's join went), and the
 /// records of all groups otherwise.
-async fn wait_for_trigger(spec: &FaultSpec, member: Option<&str>, progress: &Progress, start: Instant) {
-    if let Some(at) = spec.at {
-        tokio::time::sleep_until(start + at).await;
-    }
-    let processed = || member.map_or_else(|| progress.processed(), |m| progress.processed_by(m));
-    while let Some(n) = spec.after_processed {
-        if processed() >= n {
-            break;
+async fn wait_for_trigger(fault: &Fault, progress: &Progress, start: Instant) {
+    let member = fault.action.member().map(|m| WorkerId::Member(m).to_string());
+    match fault.trigger {
+        Trigger::At(at) => tokio::time::sleep_until(start + at).await,
+        Trigger::AfterProcessed(n) => {
+            let processed = || member.as_deref().map_or_else(|| progress.processed(), |m| progress.processed_by(m));
+            while processed() < n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    while let Some(n) = spec.after_acked {
-        if progress.acked() >= n {
-            break;
+        Trigger::AfterAcked(n) => {
+            while progress.acked() < n {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if let Some(delay) = spec.delay {
+    if let Some(delay) = fault.delay {
         tokio::time::sleep(delay).await;
     }
 }
 
-async fn run_fault(id: u32, spec: FaultSpec, group: usize, t: Targets, start: Instant) -> Result<(), FaultError> {
-    let member = spec.member.map(|m| member_name(group, m));
-    wait_for_trigger(&spec, member.as_deref(), &t.progress, start).await;
-    let kind = spec.kind.name();
-    let fail = |msg: String| FaultError { id, kind, msg };
-    let duration = spec.duration.unwrap_or_default();
-    let target = match (spec.broker, &member) {
-        (Some(b), _) => format!("broker-{b}"),
-        (None, Some(m)) => m.clone(),
-        (None, None) => format!("group g{group}"),
-    };
+async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), FaultError> {
+    wait_for_trigger(&fault, &t.progress, start).await;
+    let (id, kind) = (fault.id, fault.action.kind());
+    let fail = |reason: String| FaultError { id, kind, what: "could not be injected", reason };
+    let target = fault.action.target();
     let _ = t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone() }));
     tracing::info!("fault #{id} {kind} on {target}");
 
-    let worker = |name: &Option<String>| {
-        name.as_ref()
-            .and_then(|n| t.workers.get(n))
-            .filter(|w| !w.has_exited())
-            .ok_or_else(|| fail(format!("{} is not running", name.as_deref().unwrap_or("?"))))
+    let worker = |m: MemberId| {
+        let name = WorkerId::Member(m).to_string();
+        t.workers.get(&name).filter(|w| !w.has_exited()).ok_or_else(|| fail(format!("{name} is not running")))
     };
-    let heal = match spec.kind {
-        FaultKind::PauseBroker => {
-            let b = spec.broker.unwrap_or(1);
-            t.healer.register(id, Heal::ResumeBroker(b));
-            t.cluster.pause_broker(b, duration).await.map_err(|e| fail(e.0))?;
-            Some(())
+    // Faults that last register their heal before they act: it runs when
+    // their time is up, or at teardown if the run ends first.
+    let lasts = match &fault.action {
+        Action::PauseBroker { broker, duration } => {
+            t.healer.register(id, Heal::ResumeBroker(*broker));
+            t.cluster.pause_broker(*broker, *duration).await.map_err(|e| fail(e.to_string()))?;
+            Some(*duration)
         }
-        FaultKind::RestartBroker => {
-            let b = spec.broker.unwrap_or(1);
-            t.healer.register(id, Heal::StartBroker(b));
-            t.cluster.stop_broker(b, spec.restart).await.map_err(|e| fail(e.0))?;
-            Some(())
+        Action::RestartBroker { broker, duration, mode } => {
+            t.healer.register(id, Heal::StartBroker(*broker));
+            t.cluster.stop_broker(*broker, *mode).await.map_err(|e| fail(e.to_string()))?;
+            Some(*duration)
         }
-        FaultKind::NetworkCut => {
-            let b = spec.broker.unwrap_or(1);
-            t.healer.register(id, Heal::RestoreNetwork(b));
-            t.cluster.cut_network(b, spec.cut).await.map_err(|e| fail(e.0))?;
-            Some(())
+        Action::NetworkCut { broker, duration, mode } => {
+            t.healer.register(id, Heal::RestoreNetwork(*broker));
+            t.cluster.cut_network(*broker, *mode).await.map_err(|e| fail(e.to_string()))?;
+            Some(*duration)
         }
-        FaultKind::IsolateBroker => {
-            let b = spec.broker.unwrap_or(1);
-            t.healer.register(id, Heal::RejoinBroker(b));
-            t.cluster.isolate_broker(b).await.map_err(|e| fail(e.0))?;
-            Some(())
+        Action::IsolateBroker { broker, duration } => {
+            t.healer.register(id, Heal::RejoinBroker(*broker));
+            t.cluster.isolate_broker(*broker).await.map_err(|e| fail(e.to_string()))?;
+            Some(*duration)
         }
-        FaultKind::StallConsumer => {
-            let w = worker(&member)?;
+        Action::StallConsumer { member, duration } => {
+            let w = worker(*member)?;
             t.healer.register(id, Heal::Continue(w.clone()));
             w.signal(Signal::SIGSTOP).map_err(|e| fail(e.to_string()))?;
-            Some(())
+            Some(*duration)
         }
-        FaultKind::CrashConsumer => {
-            let w = worker(&member)?;
+        Action::CrashConsumer { member, replace_after } => {
+            let w = worker(*member)?;
             w.signal(Signal::SIGKILL).map_err(|e| fail(e.to_string()))?;
             w.wait().await;
-            // With a duration, a replacement takes the member's place after it.
-            spec.duration.map(|_| ())
-        }
-        FaultKind::LeaveConsumer => {
-            worker(&member)?.stop(Duration::from_secs(30)).await;
+            if let Some(after) = replace_after {
+                tokio::time::sleep(*after).await;
+                (t.join)(member.group, Some(*member)).map_err(fail)?;
+            }
             None
         }
-        FaultKind::JoinConsumer => {
-            (t.join)(group, None).map_err(fail)?;
+        Action::LeaveConsumer { member } => {
+            worker(*member)?.stop(LEAVE_GRACE).await;
             None
         }
-        FaultKind::PauseFetch => {
-            let members = t.workers.live_with_prefix(&format!("g{group}-"));
-            let members: Vec<_> = match &member {
-                Some(m) => members.into_iter().filter(|w| &w.name == m).collect(),
-                None => members,
-            };
+        Action::JoinConsumer { group } => {
+            (t.join)(*group, None).map_err(fail)?;
+            None
+        }
+        Action::PauseFetch { group, member, duration, seek_to_end } => {
+            let mut members = t.workers.live_with_prefix(&group.member_prefix());
+            if let Some(m) = member {
+                let name = WorkerId::Member(*m).to_string();
+                members.retain(|w| w.name == name);
+            }
             if members.is_empty() {
                 return Err(fail("no live member to pause".into()));
             }
-            t.healer.register(id, Heal::ResumeFetch(members.clone(), spec.seek_to_end));
+            t.healer.register(id, Heal::ResumeFetch(members.clone(), *seek_to_end));
             for w in &members {
                 w.send(&Command::PauseFetch).await.map_err(|e| fail(e.to_string()))?;
             }
-            Some(())
+            Some(*duration)
         }
     };
-    if heal.is_some() {
+    if let Some(duration) = lasts {
         tokio::time::sleep(duration).await;
-        if spec.kind == FaultKind::CrashConsumer {
-            (t.join)(group, member.clone()).map_err(fail)?;
-        }
     }
     let err = t.healer.heal(id).await.err();
     let _ = t.events.send(("nemesis".into(), Event::FaultEnd { id, err: err.clone() }));
     match err {
-        Some(msg) => Err(fail(format!("could not be healed: {msg}"))),
+        Some(reason) => Err(FaultError { id, kind, what: "could not be healed", reason }),
         None => Ok(()),
     }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checker::Class;
 use crate::ledger::{self, Entry, Event, Offset, Partition, Role};
 
-use super::Outcome;
+use crate::judge::{Check, Outcome, Status};
 
 /// File name of the page inside a run folder.
 pub const FILE_NAME: &str = "timeline.html";
@@ -29,13 +29,13 @@ const MAX_SHAPES: usize = 5000;
 
 /// Writes timeline.html from the run folder's ledger.
 pub fn write(outcome: &Outcome) -> io::Result<()> {
-    let path = outcome.dir.join(ledger::FILE_NAME);
+    let path = outcome.run.dir.join(ledger::FILE_NAME);
     let mut error = None;
     let entries = ledger::read(&path).map_err(io::Error::other)?.map_while(|e| e.map_err(|e| error = Some(e)).ok());
     let page = render(outcome, entries);
     match error {
         Some(e) => Err(io::Error::other(e)),
-        None => std::fs::write(outcome.dir.join(FILE_NAME), page),
+        None => std::fs::write(outcome.run.dir.join(FILE_NAME), page),
     }
 }
 
@@ -342,7 +342,7 @@ impl Builder {
             self.faults[i].t1 = end;
         }
         let len = self.bins.index(end) + 1;
-        let short = |g: &str| short_group(g, &outcome.run_id);
+        let short = |g: &str| short_group(g, &outcome.run.run_id);
         for m in &mut self.members {
             m.group = short(&m.group);
         }
@@ -425,7 +425,7 @@ fn findings(outcome: &Outcome) -> Vec<Mark> {
 // ---- the page --------------------------------------------------------------
 
 fn page(o: &Outcome, data: &Data) -> String {
-    let status = if o.passed { "PASS" } else { "FAIL" };
+    let status = o.status.label();
     let mut s = String::with_capacity(64 * 1024);
     let _ = write!(
         s,
@@ -442,7 +442,11 @@ fn page(o: &Outcome, data: &Data) -> String {
 
 fn header(o: &Outcome) -> String {
     let t = &o.verdict.totals;
-    let (status, class) = if o.passed { ("PASS", "pass") } else { ("FAIL", "fail") };
+    let (status, class) = match o.status {
+        Status::Pass => ("PASS", "pass"),
+        Status::Fail => ("FAIL", "fail"),
+        Status::CannotJudge => ("CANNOT JUDGE", "unjudged"),
+    };
     let mut s = String::new();
     let _ = writeln!(s, "<header>\n<h1><span class=\"{class}\">{status}</span> {}</h1>", escape(&o.scenario));
     if !o.description.is_empty() {
@@ -452,9 +456,9 @@ fn header(o: &Outcome) -> String {
         s,
         "<p class=\"meta\">{} · {:.1} s · run {}<br>{} sent, {} acked, {} processed ({} unique), \
          {} faults, {} rebalances, {} client errors</p>",
-        escape(&o.cluster),
-        o.elapsed.as_secs_f64(),
-        escape(&o.run_id),
+        escape(&o.run.cluster),
+        o.run.elapsed.as_secs_f64(),
+        escape(&o.run.run_id),
         t.sent,
         t.acked,
         t.processed,
@@ -463,8 +467,8 @@ fn header(o: &Outcome) -> String {
         t.rebalances,
         t.client_errors
     );
-    if !o.verdict.audited {
-        s.push_str("<p class=\"warn\">No audit read in the ledger: loss and phantoms were not judged.</p>\n");
+    for why in &o.unjudged {
+        let _ = writeln!(s, "<p class=\"warn\">Cannot judge: {}.</p>", escape(why));
     }
     let _ = writeln!(s, "<div class=\"tables\">\n{}{}</div>\n</header>", expectations(o), counts(o));
     s
@@ -476,12 +480,16 @@ fn expectations(o: &Outcome) -> String {
          <tr><th>key</th><th>expected</th><th>actual</th><th>ok</th></tr>\n",
     );
     for j in &o.expectations {
-        let (ok, class) = if j.ok { ("ok", "pass") } else { ("FAIL", "fail") };
+        let (ok, class) = match j.check {
+            Check::Ok => ("ok", "pass"),
+            Check::Violated => ("FAIL", "fail"),
+            Check::Unjudged => ("unknown", "unjudged"),
+        };
         let implied = if j.stated { "" } else { " class=\"implied\" title=\"implied, not stated in the scenario\"" };
         let _ = writeln!(
             s,
             "<tr{implied}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"{class}\">{ok}</td></tr>",
-            escape(&j.key),
+            escape(j.key.name()),
             escape(&j.expected.to_string()),
             j.actual
         );
@@ -564,7 +572,7 @@ const CHART: &str = r#"<main>
 const STYLE: &str = r#"
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #222; background: #fbfbfa; margin: 20px 28px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
-.pass { color: #1a7f37; } .fail { color: #c62828; } .warn { color: #b26a00; }
+.pass { color: #1a7f37; } .fail { color: #c62828; } .warn, .unjudged { color: #b26a00; }
 .desc { margin: 0 0 4px; } .meta { margin: 0 0 10px; color: #555; }
 .tables { display: flex; gap: 32px; align-items: flex-start; flex-wrap: wrap; }
 table { border-collapse: collapse; font-size: 13px; }
@@ -797,24 +805,22 @@ mod tests {
     use super::*;
     use crate::checker;
     use crate::ledger::RecordId;
+    use crate::runner::RunRecord;
 
     fn entry(t: u64, src: &str, ev: Event) -> Entry {
         Entry { t, src: src.into(), ev }
     }
 
     fn outcome(entries: &[Entry]) -> Outcome {
-        Outcome {
-            scenario: "synthetic".into(),
-            description: "a few events".into(),
+        let run = RunRecord {
             run_id: "r1".into(),
             dir: PathBuf::new(),
             cluster: "mock".into(),
-            passed: true,
-            expectations: Vec::new(),
             elapsed: Duration::from_secs(2),
             drain: Duration::ZERO,
-            verdict: checker::check(entries.iter().cloned()),
-        }
+        };
+        let verdict = checker::check(entries.iter().cloned());
+        Outcome::new("synthetic", "a few events", &Default::default(), run, verdict)
     }
 
     /// The JSON block of a page, parsed.

@@ -6,21 +6,13 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::checker::Class;
+use crate::judge::{Check, Status};
+use crate::scenario::Key;
 
-use super::{render, Outcome};
+use super::{render, Row};
 
-/// What became of one scenario file.
-pub enum Result<'a> {
-    Judged(&'a Outcome),
-    /// The harness could not judge it (exit 2).
-    Error {
-        scenario: String,
-        message: String,
-    },
-}
-
-pub fn write(path: &Path, results: &[Result<'_>]) -> std::io::Result<()> {
+/// One test case per row: a judged scenario, or an error of the harness.
+pub fn write(path: &Path, results: &[Row<'_>]) -> std::io::Result<()> {
     let mut suite = TestSuite::new("faultline");
     for r in results {
         suite.add_test_case(case(r));
@@ -31,40 +23,48 @@ pub fn write(path: &Path, results: &[Result<'_>]) -> std::io::Result<()> {
     std::fs::write(path, xml)
 }
 
-fn case(r: &Result<'_>) -> TestCase {
+fn case((scenario, r): &Row<'_>) -> TestCase {
     match r {
-        Result::Judged(o) => {
-            let status = if o.passed {
-                TestCaseStatus::success()
-            } else {
-                let violated: Vec<String> = o
-                    .expectations
-                    .iter()
-                    .filter(|j| !j.ok)
-                    .map(|j| format!("{} {} (got {})", j.key, j.expected, j.actual))
-                    .collect();
-                let mut details = String::new();
-                for j in o.expectations.iter().filter(|j| !j.ok) {
-                    if let Some(class) = Class::from_name(&j.key) {
-                        for f in o.verdict.findings.get(&class).into_iter().flatten().take(5) {
-                            details.push_str(&format!("{}: {}\n", class.name(), f.detail));
-                        }
+        Ok(o) => {
+            let violated: Vec<String> = o
+                .expectations
+                .iter()
+                .filter(|j| j.check == Check::Violated)
+                .map(|j| format!("{} {} (got {})", j.key, j.expected, j.actual))
+                .collect();
+            let mut details = String::new();
+            for j in o.expectations.iter().filter(|j| j.check == Check::Violated) {
+                if let Key::Class(class) = j.key {
+                    for f in o.verdict.findings.get(&class).into_iter().flatten().take(5) {
+                        details.push_str(&format!("{}: {}\n", class.name(), f.detail));
                     }
                 }
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(format!("expectations violated: {}", violated.join(", ")));
-                status.set_description(details);
-                status
+            }
+            let status = match o.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_message(format!("expectations violated: {}", violated.join(", ")));
+                    status.set_description(details);
+                    status
+                }
+                // Not a verdict on the consumer: the harness lacked ground truth.
+                Status::CannotJudge => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    status.set_message(format!("cannot judge: {}", o.unjudged.join("; ")));
+                    status.set_description(details);
+                    status
+                }
             };
             let mut case = TestCase::new(o.scenario.clone(), status);
-            case.set_time(o.elapsed);
+            case.set_time(o.run.elapsed);
             case.set_system_out(render(o, false));
             case
         }
-        Result::Error { scenario, message } => {
+        Err(message) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(message.clone());
-            TestCase::new(scenario.clone(), status)
+            status.set_message(*message);
+            TestCase::new(*scenario, status)
         }
     }
 }

@@ -3,18 +3,20 @@
 
 mod html;
 pub mod junit;
-mod outcome;
 mod summary;
+mod table;
 
-pub use outcome::{actual, judge, Judged, Outcome};
 pub use summary::render;
+pub use table::{table, Row};
+
+use crate::judge::Outcome;
 
 use std::io;
 
 /// Writes verdict.json, summary.txt and timeline.html into the run folder.
 pub fn write(outcome: &Outcome) -> io::Result<()> {
     let json = serde_json::to_vec_pretty(outcome).map_err(io::Error::other)?;
-    std::fs::write(outcome.dir.join("verdict.json"), json)?;
-    std::fs::write(outcome.dir.join("summary.txt"), render(outcome, false))?;
+    std::fs::write(outcome.run.dir.join("verdict.json"), json)?;
+    std::fs::write(outcome.run.dir.join("summary.txt"), render(outcome, false))?;
     html::write(outcome)
 }

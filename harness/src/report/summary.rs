@@ -3,8 +3,7 @@
 use std::fmt::Write;
 
 use crate::checker::Class;
-
-use super::Outcome;
+use crate::judge::{Check, Outcome, Status};
 
 /// Renders the summary; `color` adds ANSI colour for terminals.
 pub fn render(o: &Outcome, color: bool) -> String {
@@ -12,8 +11,12 @@ pub fn render(o: &Outcome, color: bool) -> String {
     let v = &o.verdict;
     let t = &v.totals;
     let mut s = String::new();
-    let status = if o.passed { paint("1;32", "PASS") } else { paint("1;31", "FAIL") };
-    let _ = writeln!(s, "{status}  {}  ({:.1}s, {})", o.scenario, o.elapsed.as_secs_f64(), o.cluster);
+    let status = match o.status {
+        Status::Pass => paint("1;32", o.status.label()),
+        Status::Fail => paint("1;31", o.status.label()),
+        Status::CannotJudge => paint("1;33", o.status.label()),
+    };
+    let _ = writeln!(s, "{status}  {}  ({:.1}s, {})", o.scenario, o.run.elapsed.as_secs_f64(), o.run.cluster);
     if !o.description.is_empty() {
         let _ = writeln!(s, "      {}", o.description.lines().next().unwrap_or(""));
     }
@@ -30,10 +33,10 @@ pub fn render(o: &Outcome, color: bool) -> String {
         t.faults,
         t.rebalances,
         t.client_errors,
-        o.drain.as_secs_f64()
+        o.run.drain.as_secs_f64()
     );
-    if !v.audited {
-        let _ = writeln!(s, "  {}", paint("33", "no audit read in the ledger: loss and phantoms were not judged"));
+    for why in &o.unjudged {
+        let _ = writeln!(s, "  {}", paint("33", &format!("cannot judge: {why}")));
     }
     let _ = writeln!(s, "  anomalies");
     for class in Class::ALL {
@@ -73,17 +76,21 @@ pub fn render(o: &Outcome, color: bool) -> String {
         }
     }
     let _ = writeln!(s, "  expectations");
-    for j in o.expectations.iter().filter(|j| j.stated || !j.ok) {
-        let mark = if j.ok { paint("32", "ok  ") } else { paint("31", "FAIL") };
-        let _ = writeln!(s, "    {mark} {} {} (got {})", j.key, j.expected, j.actual);
+    for j in o.expectations.iter().filter(|j| j.stated || j.check != Check::Ok) {
+        let (mark, got) = match j.check {
+            Check::Ok => (paint("32", "ok  "), format!("got {}", j.actual)),
+            Check::Violated => (paint("31", "FAIL"), format!("got {}", j.actual)),
+            Check::Unjudged => (paint("33", "??  "), "unknown: see above".to_string()),
+        };
+        let _ = writeln!(s, "    {mark} {} {} ({got})", j.key, j.expected);
     }
-    let unstated_ok = o.expectations.iter().filter(|j| !j.stated && j.ok).count();
+    let unstated_ok = o.expectations.iter().filter(|j| !j.stated && j.check == Check::Ok).count();
     if unstated_ok > 0 {
         let _ = writeln!(s, "    ok   {unstated_ok} implied (other anomaly classes 0, every group drained)");
     }
-    let _ = writeln!(s, "  report     {}", o.dir.display());
+    let _ = writeln!(s, "  report     {}", o.run.dir.display());
     // A re-checked ledger of a run that died may have no timeline.
-    let timeline = o.dir.join("timeline.html");
+    let timeline = o.run.dir.join("timeline.html");
     if timeline.exists() {
         let _ = writeln!(s, "  timeline   {}", timeline.display());
     }

@@ -6,10 +6,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cluster::{Cluster, DockerCluster, MockCluster};
-use crate::scenario::{Backend, ClusterSpec};
-
-use super::RunError;
+use crate::cluster::{self, Cluster, ClusterError};
+use crate::scenario::ClusterSpec;
 
 #[derive(Default)]
 pub struct Clusters {
@@ -36,7 +34,7 @@ impl Clusters {
     /// The kept cluster if `spec` may share it, else a new one (the kept one,
     /// if any, is shut down first: one cluster at a time on a small machine).
     /// A cluster that fails to start leaves its broker logs in `logs_dir`.
-    pub async fn take(&mut self, spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> Result<Lent, RunError> {
+    pub async fn take(&mut self, spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> Result<Lent, ClusterError> {
         if let Some(kept) = self.kept.take() {
             if spec.reuse && kept.spec.shape() == spec.shape() {
                 return Ok(Lent {
@@ -48,12 +46,7 @@ impl Clusters {
             }
             shut(&*kept.cluster).await;
         }
-        let cluster: Arc<dyn Cluster> = match spec.backend {
-            Backend::Mock => Arc::new(MockCluster::start(spec.brokers).map_err(|e| RunError::Cluster(e.0))?),
-            Backend::Docker => {
-                Arc::new(DockerCluster::start(spec, run_id, logs_dir).await.map_err(|e| RunError::Cluster(e.0))?)
-            }
-        };
+        let cluster = cluster::start(spec, run_id, logs_dir).await?;
         Ok(Lent { cluster, reused_from: None, spec: spec.clone(), started_by: run_id.to_string() })
     }
 

@@ -1,39 +1,53 @@
-//! The runner: one scenario from start to verdict. It owns every resource of
-//! the run (cluster, workers, active faults) and tears all of them down on
-//! every path out, including errors and Ctrl-C.
+//! The runner: one scenario from start to a finished ledger. It owns every
+//! resource of the run (cluster, workers, active faults) and tears all of
+//! them down on every path out, including errors and Ctrl-C. It judges
+//! nothing and writes nothing but the ledger, the scenario copy and logs:
+//! the checker, the judge and the report take it from there.
 
 mod audit;
 mod clusters;
-mod progress;
 
 pub use clusters::Clusters;
-pub use progress::Progress;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 
-use crate::checker::{self, Verdict};
-use crate::cluster::Cluster;
+use crate::cluster::{self, Cluster, ClusterError};
 use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
-use crate::nemesis::{self, member_name, Healer, Targets};
-use crate::report::{self, Outcome};
-use crate::scenario::{GroupSpec, Scenario};
+use crate::nemesis::{self, Healer, Targets};
+use crate::progress::Progress;
+use crate::scenario::{GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
 use crate::workers::{ConsumerWork, ProducerWork, WorkerHandle, WorkerSet, WorkerSpec};
 
-/// Why a run could not produce a verdict (exit 2).
+/// Why a run could not produce a ledger worth judging (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("cannot write the run folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
     #[error("the cluster did not start: {0}")]
-    Cluster(String),
+    ClusterStart(#[source] ClusterError),
+    #[error("cannot create topic {topic}: {source}")]
+    Topic { topic: String, source: ClusterError },
+    #[error("cannot start worker {name}: {source}")]
+    Spawn { name: String, source: std::io::Error },
+    #[error("worker {name} failed (exit code {code}): {last_words}\n(log: {})", log.display())]
+    Worker { name: String, code: i32, last_words: String, log: PathBuf },
     #[error(transparent)]
     Fault(#[from] nemesis::FaultError),
-    #[error("{0}")]
-    Harness(String),
+    #[error("faults could not be healed at teardown: {}", .0.join("; "))]
+    Heal(Vec<String>),
+    #[error("the workload did not finish within run.timeout = {0:?}")]
+    Timeout(Duration),
+    #[error("{what}: {reason}")]
+    Kafka { what: &'static str, reason: String },
+    #[error("a task of the runner failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("interrupted")]
     Interrupted,
 }
@@ -45,13 +59,28 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
+/// What a finished run left: where its ledger is and what ran it. The
+/// verdict comes from the ledger alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    /// The run folder: ledger.jsonl, scenario.toml, logs/.
+    pub dir: PathBuf,
+    /// What the cluster was, for the summary: "mock (librdkafka), 1 broker".
+    pub cluster: String,
+    #[serde(with = "humantime_serde")]
+    pub elapsed: Duration,
+    /// How long the drain took.
+    #[serde(with = "humantime_serde")]
+    pub drain: Duration,
+}
+
 /// How long a member gets to leave cleanly before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How long the drain waits for commits after everything was processed.
 const COMMIT_SETTLE: Duration = Duration::from_secs(15);
 
-/// Runs one scenario and writes its report. The verdict decides pass/fail;
-/// an error means the harness could not judge. The cluster comes from
+/// Runs one scenario to a complete ledger. The cluster comes from
 /// `clusters` (kept from the previous scenario when it fits) and goes back
 /// there when the run left it healthy.
 pub async fn run(
@@ -59,11 +88,11 @@ pub async fn run(
     source: Option<&Path>,
     opts: &RunOptions,
     clusters: &mut Clusters,
-) -> Result<Outcome, RunError> {
+) -> Result<RunRecord, RunError> {
     let run_id = run_id(&scenario.name);
     let dir = opts.reports_dir.join(&run_id);
-    std::fs::create_dir_all(dir.join("logs"))
-        .map_err(|e| RunError::Harness(format!("cannot create {}: {e}", dir.display())))?;
+    let logs_dir = dir.join("logs");
+    std::fs::create_dir_all(&logs_dir).map_err(|source| RunError::Folder { path: dir.clone(), source })?;
     if let Some(src) = source {
         let _ = std::fs::copy(src, dir.join("scenario.toml"));
     }
@@ -71,20 +100,15 @@ pub async fn run(
     let started_at = SystemTime::now();
     let (events, rx) = unbounded_channel();
     let progress = Arc::new(Progress::default());
-    let writer = LedgerWriter::create(&dir.join(ledger::FILE_NAME))
-        .map_err(|e| RunError::Harness(format!("cannot write the ledger in {}: {e}", dir.display())))?;
+    let ledger_path = dir.join(ledger::FILE_NAME);
+    let writer = LedgerWriter::create(&ledger_path).map_err(|source| RunError::Folder { path: ledger_path, source })?;
     let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
 
     let bar = phase_bar(opts.progress, "starting cluster");
-    let logs_dir = dir.join("logs");
     let lent = tokio::select! {
-        r = clusters.take(&scenario.cluster, &run_id, &logs_dir) => r?,
+        r = clusters.take(&scenario.cluster, &run_id, &logs_dir) => r.map_err(RunError::ClusterStart)?,
         _ = tokio::signal::ctrl_c() => {
-            if scenario.cluster.backend == crate::scenario::Backend::Docker {
-                if let Err(e) = crate::cluster::cleanup_run(&run_id).await {
-                    tracing::warn!("cleanup of the interrupted start: {e}");
-                }
-            }
+            cluster::abandon(&scenario.cluster, &run_id).await;
             return Err(RunError::Interrupted);
         }
     };
@@ -131,30 +155,14 @@ pub async fn run(
     let _ = ledger_task.await;
     let drain = result?;
     if !heal_errors.is_empty() {
-        return Err(RunError::Harness(format!("faults could not be healed: {}", heal_errors.join("; "))));
+        return Err(RunError::Heal(heal_errors));
     }
-    let verdict = check_dir(&dir).map_err(RunError::Harness)?;
-    let outcome = Outcome::new(scenario, &run_id, &dir, described, verdict, drain, started.elapsed());
-    report::write(&outcome).map_err(|e| RunError::Harness(format!("cannot write the report: {e}")))?;
-    Ok(outcome)
+    Ok(RunRecord { run_id, dir, cluster: described, elapsed: started.elapsed(), drain })
 }
 
-/// Re-checks the ledger of a run folder.
-pub fn check_dir(dir: &Path) -> Result<Verdict, String> {
-    let path = dir.join(ledger::FILE_NAME);
-    let entries = ledger::read(&path).map_err(|e| e.to_string())?;
-    let mut error = None;
-    let verdict = checker::check(entries.map_while(|e| match e {
-        Ok(e) => Some(e),
-        Err(e) => {
-            error = Some(e.to_string());
-            None
-        }
-    }));
-    match error {
-        Some(e) => Err(e),
-        None => Ok(verdict),
-    }
+/// The scenario name inside a run id made by [`run_id`].
+pub fn scenario_of(run_id: &str) -> Option<&str> {
+    run_id.get(15..run_id.len().checked_sub(5)?)
 }
 
 fn run_id(name: &str) -> String {
@@ -201,13 +209,6 @@ fn count_bar(show: bool, msg: &'static str, len: u64) -> ProgressBar {
     bar
 }
 
-/// How the drain went, per group.
-#[derive(Debug, Clone, Default)]
-pub struct Drain {
-    pub timed_out: Vec<String>,
-    pub duration: Duration,
-}
-
 struct Run<'a> {
     scenario: &'a Scenario,
     run_id: String,
@@ -233,13 +234,13 @@ impl Run<'_> {
         self.emit("runner", Event::Phase { name: name.into() });
     }
 
-    fn group_name(&self, i: usize, g: &GroupSpec) -> String {
-        g.name.clone().unwrap_or_else(|| format!("faultline-{}-g{i}", self.run_id))
+    fn group_name(&self, i: GroupIx, g: &GroupSpec) -> String {
+        g.name.clone().unwrap_or_else(|| format!("faultline-{}-{i}", self.run_id))
     }
 
     /// The run's phases, cut short when a worker fails by itself: the
     /// workload it was part of can no longer be judged.
-    async fn body(&self) -> Result<Drain, RunError> {
+    async fn body(&self) -> Result<Duration, RunError> {
         tokio::select! {
             r = self.phases() => r,
             e = self.worker_failure() => Err(e),
@@ -250,22 +251,19 @@ impl Run<'_> {
         loop {
             if let Some((name, code)) = self.progress.failed_worker() {
                 let log = self.dir.join("logs").join(format!("{name}.log"));
-                let why = last_line(&log).unwrap_or_default();
-                return RunError::Harness(format!(
-                    "worker {name} failed (exit code {code}): {why}\n(log: {})",
-                    log.display()
-                ));
+                let last_words = last_line(&log).unwrap_or_default();
+                return RunError::Worker { name, code, last_words, log };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    async fn phases(&self) -> Result<Drain, RunError> {
+    async fn phases(&self) -> Result<Duration, RunError> {
         let s = self.scenario;
         self.cluster
             .create_topic(&self.topic, s.topic.partitions, s.topic.replication)
             .await
-            .map_err(|e| RunError::Cluster(format!("cannot create topic {}: {}", self.topic, e.0)))?;
+            .map_err(|source| RunError::Topic { topic: self.topic.clone(), source })?;
         self.phase("workload");
         let start = Instant::now();
         let sink = self.raw_sink();
@@ -274,7 +272,8 @@ impl Run<'_> {
         let mut starts = tokio::task::JoinSet::new();
         for (gi, g) in s.groups.iter().enumerate() {
             let delay = g.start_after.unwrap_or_default();
-            let work = self.consumer_work(gi, g);
+            let group_ix = GroupIx(gi);
+            let work = self.consumer_work(group_ix, g);
             let (workers, dir, sink, bootstrap, topic) =
                 (self.workers.clone(), self.dir.clone(), sink.clone(), self.cluster.bootstrap(), self.topic.clone());
             let (snapshot, bounded, members, partitions, group, events, epoch) = (
@@ -282,7 +281,7 @@ impl Run<'_> {
                 g.bounded,
                 g.members,
                 s.topic.partitions,
-                self.group_name(gi, g),
+                self.group_name(group_ix, g),
                 self.events.clone(),
                 self.epoch,
             );
@@ -291,8 +290,8 @@ impl Run<'_> {
                 let mut work = work;
                 if snapshot {
                     let hwms = tokio::task::spawn_blocking(move || audit::watermarks(&bootstrap, &topic, partitions))
-                        .await
-                        .map_err(|e| e.to_string())??;
+                        .await?
+                        .map_err(|reason| RunError::Kafka { what: "snapshot of the high watermarks", reason })?;
                     for &(p, hwm) in &hwms {
                         let t = epoch.elapsed().as_millis() as u64;
                         let _ = events.send(Entry {
@@ -305,10 +304,11 @@ impl Run<'_> {
                         work.snapshot = Some(hwms);
                     }
                 }
-                for m in 0..members {
-                    spawn_worker(&workers, &member_name(gi, m), WorkerSpec::Consumer(work.clone()), &dir, &sink)?;
+                for member in 0..members {
+                    let id = WorkerId::Member(MemberId { group: group_ix, member });
+                    spawn_worker(&workers, id, WorkerSpec::Consumer(work.clone()), &dir, &sink)?;
                 }
-                Ok::<(), String>(())
+                Ok::<(), RunError>(())
             });
         }
         for (pi, p) in s.producers.iter().enumerate() {
@@ -327,7 +327,7 @@ impl Run<'_> {
             let (workers, dir, sink) = (self.workers.clone(), self.dir.clone(), sink.clone());
             starts.spawn(async move {
                 tokio::time::sleep_until(start + delay).await;
-                spawn_worker(&workers, &format!("p{pi}"), WorkerSpec::Producer(work), &dir, &sink)
+                spawn_worker(&workers, WorkerId::Producer(pi), WorkerSpec::Producer(work), &dir, &sink)
             });
         }
 
@@ -339,7 +339,7 @@ impl Run<'_> {
             progress: self.progress.clone(),
             healer: self.healer.clone(),
         };
-        let schedule = nemesis::run_schedule(s, targets, start);
+        let schedule = nemesis::run_schedule(s.plan(), targets, start);
 
         // Two bars, one above the other: what the brokers acknowledged, and
         // what the groups processed (every group reads every record).
@@ -353,11 +353,11 @@ impl Run<'_> {
         let bar = bars.add(count_bar(self.show_progress, "processed", produced * s.groups.len() as u64));
         let workload = async {
             while let Some(r) = starts.join_next().await {
-                r.map_err(|e| RunError::Harness(e.to_string()))?.map_err(RunError::Harness)?;
+                r??;
             }
             // Producers done (each exits after its last delivery report).
             for pi in 0..s.producers.len() {
-                if let Some(w) = self.workers.get(&format!("p{pi}")) {
+                if let Some(w) = self.workers.get(&WorkerId::Producer(pi).to_string()) {
                     w.wait().await;
                 }
             }
@@ -378,7 +378,7 @@ impl Run<'_> {
         tokio::select! {
             r = tokio::time::timeout(s.run.timeout, both) => match r {
                 Ok(r) => r?,
-                Err(_) => return Err(RunError::Harness(format!("the workload did not finish within run.timeout = {:?}", s.run.timeout))),
+                Err(_) => return Err(RunError::Timeout(s.run.timeout)),
             },
             _ = ticker => unreachable!("the ticker never ends"),
         }
@@ -397,24 +397,23 @@ impl Run<'_> {
 
     /// Waits until every group has processed up to the final high
     /// watermarks (groups that stop by themselves: until their members exit).
-    async fn drain(&self, bar: &ProgressBar) -> Result<Drain, RunError> {
+    async fn drain(&self, bar: &ProgressBar) -> Result<Duration, RunError> {
         let s = self.scenario;
         let (bootstrap, topic, parts) = (self.cluster.bootstrap(), self.topic.clone(), s.topic.partitions);
         let hwms: Vec<(Partition, Offset)> =
             tokio::task::spawn_blocking(move || audit::watermarks(&bootstrap, &topic, parts))
-                .await
-                .map_err(|e| RunError::Harness(e.to_string()))?
-                .map_err(RunError::Harness)?;
+                .await?
+                .map_err(|reason| RunError::Kafka { what: "high watermarks for the drain", reason })?;
         let started = Instant::now();
         let deadline = started + s.run.drain_timeout;
-        let mut timed_out = Vec::new();
         for (gi, g) in s.groups.iter().enumerate() {
+            let gi = GroupIx(gi);
             // Since when the group has been caught up: its commits get
             // COMMIT_SETTLE from then to catch up too (auto commit runs on an
             // interval). A rebalance that sets it back starts the wait anew.
             let mut caught_up_since: Option<Instant> = None;
             let name = self.group_name(gi, g);
-            let prefix = format!("g{gi}-");
+            let prefix = gi.member_prefix();
             loop {
                 bar.set_position(self.progress.processed());
                 // Bounded members exit by themselves. Others are done once
@@ -436,13 +435,12 @@ impl Run<'_> {
                 if Instant::now() >= deadline {
                     tracing::warn!("group {name} did not drain within {:?}", s.run.drain_timeout);
                     self.emit("runner", Event::DrainTimeout { group: name.clone() });
-                    timed_out.push(name);
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        Ok(Drain { timed_out, duration: started.elapsed() })
+        Ok(started.elapsed())
     }
 
     async fn audit(&self) -> Result<(), RunError> {
@@ -451,7 +449,7 @@ impl Run<'_> {
         let (bootstrap, topic, parts) = (self.cluster.bootstrap(), self.topic.clone(), s.topic.partitions);
         let sink = self.events.clone();
         let epoch = self.epoch;
-        let groups: Vec<String> = s.groups.iter().enumerate().map(|(i, g)| self.group_name(i, g)).collect();
+        let groups: Vec<String> = s.groups.iter().enumerate().map(|(i, g)| self.group_name(GroupIx(i), g)).collect();
         tokio::task::spawn_blocking(move || {
             let send = |ev: Event| {
                 let _ = sink.send(Entry { t: epoch.elapsed().as_millis() as u64, src: "audit".into(), ev });
@@ -465,16 +463,15 @@ impl Run<'_> {
             }
             Ok::<(), String>(())
         })
-        .await
-        .map_err(|e| RunError::Harness(e.to_string()))?
-        .map_err(RunError::Harness)?;
+        .await?
+        .map_err(|reason| RunError::Kafka { what: "audit read", reason })?;
         bar.finish_and_clear();
         Ok(())
     }
 
     /// What a member of group `gi` is to do; a bounded group's snapshot is
     /// filled in when the group starts.
-    fn consumer_work(&self, gi: usize, g: &GroupSpec) -> ConsumerWork {
+    fn consumer_work(&self, gi: GroupIx, g: &GroupSpec) -> ConsumerWork {
         ConsumerWork {
             group: self.group_name(gi, g),
             bootstrap: self.cluster.bootstrap(),
@@ -506,25 +503,26 @@ impl Run<'_> {
         tx
     }
 
-    /// Starts a new member for group `gi`: a replacement under the crashed
-    /// member's name, or a new member under the next free name.
+    /// Starts a member: a replacement under the crashed member's id, or a
+    /// new member under the group's next free id.
     fn join_fn(&self, sink: UnboundedSender<(String, Event)>) -> nemesis::JoinFn {
         let works: Vec<ConsumerWork> =
-            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(i, g)).collect();
+            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(GroupIx(i), g)).collect();
         let members: Vec<u32> = self.scenario.groups.iter().map(|g| g.members).collect();
         let next = Arc::new(std::sync::Mutex::new(members));
         let (workers, dir) = (self.workers.clone(), self.dir.clone());
-        Arc::new(move |gi: usize, name: Option<String>| {
-            let name = match name {
-                Some(n) => n,
+        Arc::new(move |group: GroupIx, member: Option<MemberId>| {
+            let member = match member {
+                Some(m) => m,
                 None => {
                     let mut next = next.lock().map_err(|_| "join lock poisoned".to_string())?;
-                    let m = next[gi];
-                    next[gi] += 1;
-                    member_name(gi, m)
+                    let member = next[group.0];
+                    next[group.0] += 1;
+                    MemberId { group, member }
                 }
             };
-            spawn_worker(&workers, &name, WorkerSpec::Consumer(works[gi].clone()), &dir, &sink)
+            let spec = WorkerSpec::Consumer(works[group.0].clone());
+            spawn_worker(&workers, WorkerId::Member(member), spec, &dir, &sink).map_err(|e| e.to_string())
         })
     }
 }
@@ -537,13 +535,23 @@ fn last_line(path: &Path) -> Option<String> {
 
 fn spawn_worker(
     workers: &WorkerSet,
-    name: &str,
+    id: WorkerId,
     spec: WorkerSpec,
     dir: &Path,
     sink: &UnboundedSender<(String, Event)>,
-) -> Result<(), String> {
-    let handle = WorkerHandle::spawn(name, &spec, &dir.join("logs"), sink.clone())
-        .map_err(|e| format!("cannot start worker {name}: {e}"))?;
+) -> Result<(), RunError> {
+    let name = id.to_string();
+    let handle = WorkerHandle::spawn(&name, &spec, &dir.join("logs"), sink.clone())
+        .map_err(|source| RunError::Spawn { name, source })?;
     workers.insert(handle);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_run_id_names_its_scenario() {
+        let id = super::run_id("4-pause-equals-session-timeout");
+        assert_eq!(super::scenario_of(&id), Some("4-pause-equals-session-timeout"));
+    }
 }

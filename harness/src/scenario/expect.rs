@@ -5,7 +5,101 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
+
+use crate::checker::Class;
+
+/// What an expectation counts: an anomaly class, or an aggregate of the
+/// verdict. The judge is the one place that reads its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Key {
+    Class(Class),
+    /// lost-write + lost-delivery.
+    Lost,
+    /// The redelivery class, under its everyday name.
+    Redelivered,
+    /// Records skipped on purpose by an explicit seek.
+    SkippedBySeek,
+    /// Groups that did not drain in time.
+    DrainTimeouts,
+    /// Records the brokers acknowledged.
+    Acked,
+}
+
+impl Key {
+    const AGGREGATES: [Key; 5] = [Key::Lost, Key::Redelivered, Key::SkippedBySeek, Key::DrainTimeouts, Key::Acked];
+
+    /// Every key, classes first.
+    pub fn all() -> impl Iterator<Item = Key> {
+        Class::ALL.into_iter().map(Key::Class).chain(Key::AGGREGATES)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Class(c) => c.name(),
+            Key::Lost => "lost",
+            Key::Redelivered => "redelivered",
+            Key::SkippedBySeek => "skipped-by-seek",
+            Key::DrainTimeouts => "drain-timeouts",
+            Key::Acked => "acked",
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Key, String> {
+        Key::all().find(|k| k.name() == s).ok_or_else(|| {
+            let known: Vec<&str> = Key::all().map(Key::name).collect();
+            format!("unknown expectation `{s}`; expected one of: {}", known.join(", "))
+        })
+    }
+}
+
+impl TryFrom<String> for Key {
+    type Error = String;
+    fn try_from(s: String) -> Result<Key, String> {
+        s.parse()
+    }
+}
+
+impl From<Key> for String {
+    fn from(k: Key) -> String {
+        k.name().to_string()
+    }
+}
+
+/// `[expect]` for editors: one optional property per key.
+pub(super) fn expect_schema(generator: &mut SchemaGenerator) -> Schema {
+    let value = generator.subschema_for::<Expectation>();
+    let properties: serde_json::Map<String, serde_json::Value> =
+        Key::all().map(|k| (k.name().to_string(), value.clone().to_value())).collect();
+    json_schema!({ "type": "object", "properties": properties, "additionalProperties": false })
+}
+
+impl JsonSchema for Expectation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Expectation".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A count (`0`), a comparison (`\"> 0\"`, `\"<= 100\"`), an inclusive range (`\"9000..11000\"`) or `\"any\"`.",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*(any|(>=|<=|==|>|<|=)?\\s*\\d+|\\d+\\s*\\.\\.=?\\s*\\d+)\\s*$" }
+            ]
+        })
+    }
+}
 
 /// A condition on one count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,10 +3,12 @@
 
 mod expect;
 mod model;
+mod plan;
 mod validate;
 
-pub use expect::Expectation;
+pub use expect::{Expectation, Key};
 pub use model::*;
+pub use plan::{Action, Fault, GroupIx, MemberId, Trigger, WorkerId};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,11 @@ pub struct ScenarioError {
     help: Option<String>,
 }
 
+/// The JSON Schema of scenario files, from the same types serde reads.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(Scenario)
+}
+
 /// Reads and validates a scenario file.
 #[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -52,14 +59,14 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let source = Source { path: path.to_owned(), text };
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let span = e.span();
+        let span = e.span().map(|span| source.narrow(span, e.message()));
         let field = span.as_ref().map(|s| source.field_at(s)).unwrap_or_else(|| "-".into());
         source.error(span, field, e.message().trim().to_string(), None)
     })?;
     if scenario.name.is_empty() {
         scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     }
-    validate::validate(&scenario).map_err(|problem| {
+    scenario.plan = validate::validate(&scenario).map_err(|problem| {
         let span = source.span_of(&problem.path);
         source.error(span, dotted(&problem.path), problem.message, problem.help)
     })?;
@@ -99,6 +106,41 @@ impl Source<'_> {
             span: span.map(|s| SourceSpan::from(s.start..s.end.max(s.start))),
             help,
         }
+    }
+
+    /// A tagged table (`[[fault]]`) is read as a whole, so serde's errors
+    /// inside it carry the table's span: narrow it to the line of the key
+    /// the message names (`unknown field `x``) or whose value it quotes.
+    fn narrow(&self, span: Range<usize>, message: &str) -> Range<usize> {
+        let Some(table) = self.text.get(span.clone()) else { return span };
+        if !table.contains('\n') {
+            return span;
+        }
+        let quoted = |after: &str| {
+            let rest = message.split(after).nth(1)?;
+            let (_, rest) = rest.split_once('`').or_else(|| rest.split_once(' '))?;
+            let end = rest.find(['`', ',']).unwrap_or(rest.len());
+            Some(rest[..end].to_string())
+        };
+        let key = quoted("unknown field").or_else(|| quoted("duplicate field"));
+        let mut offset = span.start;
+        for line in table.split_inclusive('\n') {
+            let found = match line.split_once('=') {
+                Some((k, v)) => match &key {
+                    Some(key) => k.trim() == key,
+                    None => {
+                        let v = v.trim();
+                        !v.is_empty() && message.contains(&format!(" {v},"))
+                    }
+                },
+                None => false,
+            };
+            if found {
+                return offset..offset + line.trim_end().len();
+            }
+            offset += line.len();
+        }
+        span
     }
 
     /// Span of the value at a dotted path such as `["fault", "1", "broker"]`,

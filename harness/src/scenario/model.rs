@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::expect::Expectation;
+use schemars::JsonSchema;
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+use super::expect::{Expectation, Key};
+use super::plan::Fault;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Defaults to the file name without extension.
@@ -26,14 +29,19 @@ pub struct Scenario {
     pub groups: Vec<GroupSpec>,
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultSpec>,
+    /// The faults with their targets resolved; filled by validation.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(super) plan: Vec<Fault>,
     #[serde(default)]
     pub run: RunSpec,
     /// Expected counts per anomaly class (or aggregate), e.g. `lost = 0`.
     #[serde(default)]
-    pub expect: BTreeMap<String, Expectation>,
+    #[schemars(schema_with = "super::expect::expect_schema")]
+    pub expect: BTreeMap<Key, Expectation>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     /// librdkafka's embedded mock cluster: no Docker, starts in milliseconds.
@@ -43,7 +51,7 @@ pub enum Backend {
     Docker,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flavor {
     #[default]
@@ -51,7 +59,7 @@ pub enum Flavor {
     Redpanda,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
     #[serde(default)]
@@ -70,6 +78,13 @@ pub struct ClusterSpec {
     pub reuse: bool,
 }
 
+impl Scenario {
+    /// The faults with their targets resolved, in file order.
+    pub fn plan(&self) -> &[Fault] {
+        &self.plan
+    }
+}
+
 impl ClusterSpec {
     /// Two scenarios can share a cluster when this is the same.
     pub fn shape(&self) -> (Backend, Flavor, u32, Option<&str>) {
@@ -83,7 +98,7 @@ impl Default for ClusterSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopicSpec {
     /// Defaults to a name unique to the run.
@@ -101,7 +116,7 @@ impl Default for TopicSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 pub enum Acks {
     #[serde(rename = "0")]
     None,
@@ -122,7 +137,7 @@ impl Acks {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProducerSpec {
     /// How many records this producer writes.
@@ -139,6 +154,7 @@ pub struct ProducerSpec {
     pub idempotence: bool,
     /// Wait this long after the workload starts before producing.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
     pub start_after: Option<Duration>,
     /// Any librdkafka producer property.
     #[serde(default)]
@@ -146,7 +162,7 @@ pub struct ProducerSpec {
 }
 
 /// How a consumer stores and commits offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommitStrategy {
     /// enable.auto.commit=true, enable.auto.offset.store=true: librdkafka's
@@ -176,7 +192,7 @@ impl CommitStrategy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupProtocol {
     #[default]
@@ -185,7 +201,7 @@ pub enum GroupProtocol {
     Consumer,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     /// Group id; defaults to one unique to the run.
@@ -200,6 +216,7 @@ pub struct GroupSpec {
     pub batch: u32,
     /// Simulated processing time per record.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
     pub processing: Option<Duration>,
     /// Stop at the high watermarks seen when the group starts.
     #[serde(default)]
@@ -208,11 +225,13 @@ pub struct GroupSpec {
     /// that `bounded` replaces. The group is judged against the high
     /// watermarks seen when it started, as a bounded group is.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
     pub idle_exit: Option<Duration>,
     #[serde(default)]
     pub protocol: GroupProtocol,
     /// Start the members this long after the workload starts.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
     pub start_after: Option<Duration>,
     /// Any librdkafka consumer property.
     #[serde(default)]
@@ -227,67 +246,7 @@ impl GroupSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// Broker stops answering (docker pause; mock: round-trip time raised).
-    PauseBroker,
-    /// Broker goes down and comes back with its data.
-    RestartBroker,
-    /// Clients lose their connection to a broker.
-    NetworkCut,
-    /// The broker loses its peers (docker network disconnect); clients
-    /// still reach it. Docker backend, 3 brokers.
-    IsolateBroker,
-    /// SIGKILL of a consumer; `duration` set: a replacement starts after it.
-    CrashConsumer,
-    /// SIGSTOP for `duration`, then SIGCONT.
-    StallConsumer,
-    /// The member leaves the group cleanly.
-    LeaveConsumer,
-    /// A new member joins the group.
-    JoinConsumer,
-    /// Fetching is paused for `duration` on every member of the group.
-    PauseFetch,
-}
-
-impl FaultKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::PauseBroker => "pause-broker",
-            FaultKind::RestartBroker => "restart-broker",
-            FaultKind::NetworkCut => "network-cut",
-            FaultKind::IsolateBroker => "isolate-broker",
-            FaultKind::CrashConsumer => "crash-consumer",
-            FaultKind::StallConsumer => "stall-consumer",
-            FaultKind::LeaveConsumer => "leave-consumer",
-            FaultKind::JoinConsumer => "join-consumer",
-            FaultKind::PauseFetch => "pause-fetch",
-        }
-    }
-
-    pub fn targets_broker(self) -> bool {
-        matches!(
-            self,
-            FaultKind::PauseBroker | FaultKind::RestartBroker | FaultKind::NetworkCut | FaultKind::IsolateBroker
-        )
-    }
-
-    /// Faults that last for a while and must be healed.
-    pub fn needs_duration(self) -> bool {
-        matches!(
-            self,
-            FaultKind::PauseBroker
-                | FaultKind::RestartBroker
-                | FaultKind::NetworkCut
-                | FaultKind::IsolateBroker
-                | FaultKind::StallConsumer
-                | FaultKind::PauseFetch
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartMode {
     /// SIGTERM: the broker shuts down cleanly.
@@ -297,7 +256,7 @@ pub enum RestartMode {
     Hard,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CutMode {
     /// Nothing forwarded, connections hang.
@@ -307,54 +266,158 @@ pub enum CutMode {
     Reset,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultSpec {
-    pub kind: FaultKind,
+/// When a fault starts: one trigger (validation checks there is exactly
+/// one), then an optional delay. Shared by every fault kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct When {
     /// Start this long after the workload starts.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub at: Option<Duration>,
     /// Start once the groups have processed this many records in all; for a
     /// fault that names a `member`, once that member has processed this many.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_processed: Option<u64>,
     /// Start once the producers have had this many records acknowledged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_acked: Option<u64>,
     /// Wait this long after the trigger before injecting: lands a crash in
     /// the middle of processing a record rather than right after one.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub delay: Option<Duration>,
-    /// How long the fault lasts before it is healed.
-    #[serde(default, with = "humantime_serde")]
-    pub duration: Option<Duration>,
-    /// Broker number (1-based) for broker faults.
-    #[serde(default)]
-    pub broker: Option<u32>,
-    /// Group name for consumer faults; defaults to the first group.
-    #[serde(default)]
-    pub group: Option<String>,
-    /// Member number (0-based) for consumer faults.
-    #[serde(default)]
-    pub member: Option<u32>,
-    #[serde(default)]
-    pub restart: RestartMode,
-    #[serde(default)]
-    pub cut: CutMode,
-    /// pause-fetch: seek to the end on resume, skipping what was produced.
-    #[serde(default)]
-    pub seek_to_end: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// One `[[fault]]` table: a kind and exactly the fields that kind takes, so
+/// a field that means nothing for the kind is an error in the file. Brokers
+/// are numbered from 1, members from 0; `group` names a group (default: the
+/// first). Validation resolves the targets into a [`Fault`].
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultSpec {
+    /// Broker stops answering, connections stay open (docker pause; mock:
+    /// round-trip time raised past the pause).
+    PauseBroker {
+        #[serde(flatten)]
+        when: When,
+        broker: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+    },
+    /// Broker goes down and comes back with its data, at the same address.
+    RestartBroker {
+        #[serde(flatten)]
+        when: When,
+        broker: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        #[serde(default)]
+        restart: RestartMode,
+    },
+    /// Clients lose their connection to a broker (through faultline's proxy).
+    NetworkCut {
+        #[serde(flatten)]
+        when: When,
+        broker: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        #[serde(default)]
+        cut: CutMode,
+    },
+    /// The broker loses its peers (docker network disconnect); clients still
+    /// reach it. Docker backend, several brokers.
+    IsolateBroker {
+        #[serde(flatten)]
+        when: When,
+        broker: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+    },
+    /// SIGKILL of a member; with `duration`, a replacement starts after it.
+    CrashConsumer {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        member: u32,
+        #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<String>")]
+        duration: Option<Duration>,
+    },
+    /// SIGSTOP of a member for `duration`, then SIGCONT.
+    StallConsumer {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        member: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+    },
+    /// The member leaves the group cleanly.
+    LeaveConsumer {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        member: u32,
+    },
+    /// A new member joins the group.
+    JoinConsumer {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+    },
+    /// Fetching paused for `duration` on one member, or on every member of
+    /// the group; `seek_to_end` skips what was produced meanwhile.
+    PauseFetch {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member: Option<u32>,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        #[serde(default)]
+        seek_to_end: bool,
+    },
+}
+
+impl FaultSpec {
+    pub fn when(&self) -> &When {
+        match self {
+            FaultSpec::PauseBroker { when, .. }
+            | FaultSpec::RestartBroker { when, .. }
+            | FaultSpec::NetworkCut { when, .. }
+            | FaultSpec::IsolateBroker { when, .. }
+            | FaultSpec::CrashConsumer { when, .. }
+            | FaultSpec::StallConsumer { when, .. }
+            | FaultSpec::LeaveConsumer { when, .. }
+            | FaultSpec::JoinConsumer { when, .. }
+            | FaultSpec::PauseFetch { when, .. } => when,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// How long the group may take to process up to the high watermark once
     /// producers and faults are done.
     #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub drain_timeout: Duration,
     /// Upper bound for the whole workload phase.
     #[serde(default = "ten_minutes", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub timeout: Duration,
 }
 

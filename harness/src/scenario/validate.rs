@@ -2,8 +2,8 @@
 //! and combinations librdkafka or the backend would reject later, in a worse
 //! place.
 
-use super::{Backend, FaultKind, GroupProtocol, Scenario};
-use crate::checker::Class;
+use super::plan::{Action, Fault, GroupIx, MemberId, Trigger};
+use super::{Backend, FaultSpec, GroupProtocol, Scenario};
 
 /// What is wrong and where (a path into the TOML document).
 pub struct Problem {
@@ -23,10 +23,8 @@ impl Problem {
     }
 }
 
-/// Aggregate names accepted in `[expect]` besides the anomaly classes.
-pub const AGGREGATES: [&str; 5] = ["lost", "redelivered", "skipped-by-seek", "drain-timeouts", "acked"];
-
-pub fn validate(s: &Scenario) -> Result<(), Problem> {
+/// Checks the scenario and returns its faults, resolved.
+pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
     let brokers = s.cluster.brokers;
     let max_brokers = match s.cluster.backend {
         Backend::Mock => 3,
@@ -100,73 +98,80 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             }
         }
     }
-    for (i, f) in s.faults.iter().enumerate() {
-        validate_fault(s, i, f)?;
-    }
-    for key in s.expect.keys() {
-        if Class::from_name(key).is_none() && !AGGREGATES.contains(&key.as_str()) {
-            let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).chain(AGGREGATES).collect();
-            return Err(problem(&["expect", key], format!("unknown expectation `{key}`"))
-                .help(format!("expected one of: {}", known.join(", "))));
-        }
-    }
-    Ok(())
+    s.faults.iter().enumerate().map(|(i, f)| resolve(s, i, f)).collect()
 }
 
-fn validate_fault(s: &Scenario, i: usize, f: &super::FaultSpec) -> Result<(), Problem> {
+/// Checks a fault against the scenario and resolves its targets.
+fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
     let idx = i.to_string();
-    let at = |field: &str| vec!["fault".to_string(), idx.clone(), field.to_string()];
-    let err = |field: &str, message: String| Problem { path: at(field), message, help: None };
-    let triggers = [f.at.is_some(), f.after_processed.is_some(), f.after_acked.is_some()];
-    match triggers.iter().filter(|t| **t).count() {
-        1 => {}
-        0 => {
+    let err = |field: &str, message: String| problem(&["fault", &idx, field], message);
+    let w = f.when();
+    let trigger = match (w.at, w.after_processed, w.after_acked) {
+        (Some(at), None, None) => Trigger::At(at),
+        (None, Some(n), None) => Trigger::AfterProcessed(n),
+        (None, None, Some(n)) => Trigger::AfterAcked(n),
+        (None, None, None) => {
             return Err(err("kind", "the fault has no trigger".into())
                 .help("add one of `at = \"10s\"`, `after_processed = N`, `after_acked = N`"))
         }
         _ => return Err(err("at", "give only one of `at`, `after_processed`, `after_acked`".into())),
-    }
-    if f.kind.needs_duration() && f.duration.is_none() {
-        return Err(err("duration", format!("{} needs a duration", f.kind.name())).help("e.g. duration = \"10s\""));
-    }
-    if f.kind == FaultKind::IsolateBroker && (s.cluster.backend != Backend::Docker || s.cluster.brokers < 2) {
-        return Err(err("kind", "isolate-broker needs backend = \"docker\" and at least 2 brokers".into())
-            .help("the mock cluster has no network between its brokers"));
-    }
-    if f.kind.targets_broker() {
-        match f.broker {
-            None => return Err(err("broker", format!("{} needs `broker = N` (1-based)", f.kind.name()))),
-            Some(b) if b == 0 || b > s.cluster.brokers => {
-                return Err(err("broker", format!("broker {b} does not exist; brokers are 1 to {}", s.cluster.brokers)))
-            }
-            Some(_) => {}
+    };
+    let brokers = s.cluster.brokers;
+    let broker = |b: u32| {
+        if b == 0 || b > brokers {
+            Err(err("broker", format!("broker {b} does not exist; brokers are 1 to {brokers}")))
+        } else {
+            Ok(b)
         }
-    } else {
-        if f.broker.is_some() {
-            return Err(err("broker", format!("{} acts on consumers, not brokers", f.kind.name())));
+    };
+    let group = |name: &Option<String>| match name {
+        None => Ok(GroupIx(0)),
+        Some(name) => s
+            .groups
+            .iter()
+            .position(|g| g.name.as_deref() == Some(name))
+            .map(GroupIx)
+            .ok_or_else(|| err("group", format!("no group named `{name}`"))),
+    };
+    let member = |g: &Option<String>, m: u32| {
+        let group = group(g)?;
+        let members = s.groups[group.0].members;
+        if m >= members {
+            return Err(err("member", format!("member {m} does not exist; the group has {members}")));
         }
-        let group = match &f.group {
-            Some(name) => match s.groups.iter().find(|g| g.name.as_deref() == Some(name)) {
-                Some(g) => g,
-                None => return Err(err("group", format!("no group named `{name}`"))),
-            },
-            None => &s.groups[0],
-        };
-        let needs_member =
-            matches!(f.kind, FaultKind::CrashConsumer | FaultKind::StallConsumer | FaultKind::LeaveConsumer);
-        match (needs_member, f.member) {
-            (true, None) => return Err(err("member", format!("{} needs `member = N` (0-based)", f.kind.name()))),
-            (true, Some(m)) if m >= group.members => {
-                return Err(err("member", format!("member {m} does not exist; the group has {}", group.members)))
-            }
-            (false, Some(_)) if f.kind == FaultKind::JoinConsumer => {
-                return Err(err("member", "join-consumer adds a new member; it takes no `member`".into()))
-            }
-            _ => {}
+        Ok(MemberId { group, member: m })
+    };
+    let action = match f {
+        FaultSpec::PauseBroker { broker: b, duration, .. } => {
+            Action::PauseBroker { broker: broker(*b)?, duration: *duration }
         }
-    }
-    if f.seek_to_end && f.kind != FaultKind::PauseFetch {
-        return Err(err("seek_to_end", "only pause-fetch can seek to the end on resume".into()));
-    }
-    Ok(())
+        FaultSpec::RestartBroker { broker: b, duration, restart, .. } => {
+            Action::RestartBroker { broker: broker(*b)?, duration: *duration, mode: *restart }
+        }
+        FaultSpec::NetworkCut { broker: b, duration, cut, .. } => {
+            Action::NetworkCut { broker: broker(*b)?, duration: *duration, mode: *cut }
+        }
+        FaultSpec::IsolateBroker { broker: b, duration, .. } => {
+            if s.cluster.backend != Backend::Docker || brokers < 2 {
+                return Err(err("kind", "isolate-broker needs backend = \"docker\" and at least 2 brokers".into())
+                    .help("the mock cluster has no network between its brokers"));
+            }
+            Action::IsolateBroker { broker: broker(*b)?, duration: *duration }
+        }
+        FaultSpec::CrashConsumer { group: g, member: m, duration, .. } => {
+            Action::CrashConsumer { member: member(g, *m)?, replace_after: *duration }
+        }
+        FaultSpec::StallConsumer { group: g, member: m, duration, .. } => {
+            Action::StallConsumer { member: member(g, *m)?, duration: *duration }
+        }
+        FaultSpec::LeaveConsumer { group: g, member: m, .. } => Action::LeaveConsumer { member: member(g, *m)? },
+        FaultSpec::JoinConsumer { group: g, .. } => Action::JoinConsumer { group: group(g)? },
+        FaultSpec::PauseFetch { group: g, member: m, duration, seek_to_end, .. } => Action::PauseFetch {
+            group: group(g)?,
+            member: m.map(|m| member(g, m)).transpose()?,
+            duration: *duration,
+            seek_to_end: *seek_to_end,
+        },
+    };
+    Ok(Fault { id: i as u32 + 1, trigger, delay: w.delay, action })
 }

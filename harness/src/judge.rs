@@ -1,0 +1,336 @@
+//! The judge: a verdict against a scenario's expectations. The one place
+//! that decides pass, fail or cannot-judge, and that knows which count an
+//! expectation key means.
+//!
+//! Like Jepsen's `merge-valid`, a violation outranks an unknown: a run that
+//! broke an expectation fails even if another could not be judged; a run
+//! that broke none but could not judge one is not a pass.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checker::{Class, Verdict};
+use crate::runner::RunRecord;
+use crate::scenario::{Expectation, Key};
+
+/// The result of a run, decided once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The ledger lacks the ground truth an expectation needs.
+    CannotJudge,
+}
+
+impl Status {
+    /// 0 pass, 1 fail, 2 the harness could not judge.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::CannotJudge => 2,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::CannotJudge => "CANNOT JUDGE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    Ok,
+    Violated,
+    /// The count is unknown: no audit read, or a group that never drained.
+    Unjudged,
+}
+
+/// One expectation and how the run met it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Judged {
+    pub key: Key,
+    pub expected: Expectation,
+    /// The count the checker reported; not to be trusted when `check` is
+    /// `unjudged`.
+    pub actual: u64,
+    pub check: Check,
+    /// Stated in the scenario file, or implied (violations default to 0).
+    pub stated: bool,
+}
+
+/// A run judged: what ran, what the checker found, what it means.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub scenario: String,
+    pub description: String,
+    #[serde(flatten)]
+    pub run: RunRecord,
+    pub status: Status,
+    /// `status == pass`, for tools that want a boolean.
+    pub passed: bool,
+    pub expectations: Vec<Judged>,
+    /// Why some expectations could not be judged.
+    pub unjudged: Vec<String>,
+    pub verdict: Verdict,
+}
+
+impl Outcome {
+    pub fn new(
+        scenario: &str,
+        description: &str,
+        expect: &BTreeMap<Key, Expectation>,
+        run: RunRecord,
+        verdict: Verdict,
+    ) -> Outcome {
+        let expectations = judge(expect, &verdict);
+        let status = status(&expectations);
+        Outcome {
+            scenario: scenario.into(),
+            description: description.into(),
+            run,
+            status,
+            passed: status == Status::Pass,
+            unjudged: missing_ground_truth(&verdict),
+            expectations,
+            verdict,
+        }
+    }
+
+    /// The count `key` refers to.
+    pub fn value(&self, key: Key) -> u64 {
+        value(key, &self.verdict)
+    }
+
+    /// Anomalies beyond loss and what at-least-once allows (redelivery,
+    /// duplicate-write): the results table's column.
+    pub fn other_anomalies(&self) -> u64 {
+        let counted = |c: &Class| {
+            !matches!(c, Class::LostWrite | Class::LostDelivery | Class::Redelivery | Class::DuplicateWrite)
+        };
+        self.verdict.counts.iter().filter(|(c, _)| counted(c)).map(|(_, n)| n).sum()
+    }
+}
+
+/// The count an expectation key refers to.
+pub fn value(key: Key, v: &Verdict) -> u64 {
+    let count = |c: Class| v.counts.get(&c).copied().unwrap_or(0);
+    match key {
+        Key::Class(c) => count(c),
+        Key::Lost => count(Class::LostWrite) + count(Class::LostDelivery),
+        Key::Redelivered => count(Class::Redelivery),
+        Key::SkippedBySeek => v.skipped_by_seek,
+        Key::DrainTimeouts => v.drain_timeouts.len() as u64,
+        Key::Acked => v.totals.acked,
+    }
+}
+
+/// Whether the verdict holds what `key` needs: the audit read is the ground
+/// truth for what the log holds, and a group that never drained has not
+/// processed all it would have.
+fn judgeable(key: Key, v: &Verdict) -> bool {
+    let needs_audit = matches!(
+        key,
+        Key::Lost | Key::Class(Class::LostWrite | Class::LostDelivery | Class::Phantom | Class::DuplicateWrite)
+    );
+    let needs_drain = matches!(key, Key::Lost | Key::Class(Class::LostDelivery));
+    !(needs_audit && !v.audited || needs_drain && !v.drain_timeouts.is_empty())
+}
+
+/// What the verdict lacks, in words, for the summary.
+fn missing_ground_truth(v: &Verdict) -> Vec<String> {
+    let mut why = Vec::new();
+    if !v.audited {
+        why.push("no audit read in the ledger (the run ended before its final read): lost-write, lost-delivery, phantom and duplicate-write are unknown".to_string());
+    }
+    for group in &v.drain_timeouts {
+        why.push(format!("group {group} did not drain within run.drain_timeout: its lost-delivery is unknown"));
+    }
+    why
+}
+
+/// Stated expectations first, then the implied ones: every class that is a
+/// violation or an anomaly must be 0 unless the scenario says otherwise
+/// (redelivery and duplicate-write are what at-least-once allows), and every
+/// group must drain, or the run cannot be judged.
+pub fn judge(expect: &BTreeMap<Key, Expectation>, v: &Verdict) -> Vec<Judged> {
+    let judged = |key: Key, expected: Expectation, stated: bool| {
+        let actual = value(key, v);
+        let check = if expected == Expectation::Any || (judgeable(key, v) && expected.holds(actual)) {
+            Check::Ok
+        } else if judgeable(key, v) {
+            Check::Violated
+        } else {
+            Check::Unjudged
+        };
+        Judged { key, expected, actual, check, stated }
+    };
+    let mut out: Vec<Judged> = expect.iter().map(|(key, e)| judged(*key, *e, true)).collect();
+    let stated = |k: Key| expect.contains_key(&k);
+    for class in Class::ALL {
+        let covered = stated(Key::Class(class))
+            || (stated(Key::Lost) && matches!(class, Class::LostWrite | Class::LostDelivery))
+            || (stated(Key::Redelivered) && class == Class::Redelivery);
+        if !covered && !matches!(class, Class::Redelivery | Class::DuplicateWrite) {
+            out.push(judged(Key::Class(class), Expectation::Eq(0), false));
+        }
+    }
+    if !stated(Key::DrainTimeouts) {
+        // A group that never drained leaves the run unfinished, not failed.
+        let mut j = judged(Key::DrainTimeouts, Expectation::Eq(0), false);
+        if j.check == Check::Violated {
+            j.check = Check::Unjudged;
+        }
+        out.push(j);
+    }
+    out
+}
+
+/// Fail if anything was violated, else cannot-judge if anything was
+/// unknown, else pass.
+pub fn status(judged: &[Judged]) -> Status {
+    if judged.iter().any(|j| j.check == Check::Violated) {
+        Status::Fail
+    } else if judged.iter().any(|j| j.check == Check::Unjudged) {
+        Status::CannotJudge
+    } else {
+        Status::Pass
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::check;
+    use crate::ledger::{Entry, Event};
+
+    /// A verdict with these counts, audited or not, and these groups timed out.
+    fn verdict(counts: &[(Class, u64)], audited: bool, timeouts: &[&str]) -> Verdict {
+        let mut v = check(std::iter::empty::<Entry>());
+        for (c, n) in counts {
+            v.counts.insert(*c, *n);
+        }
+        v.audited = audited;
+        v.drain_timeouts = timeouts.iter().map(|g| g.to_string()).collect();
+        v
+    }
+
+    fn expect(pairs: &[(&str, &str)]) -> BTreeMap<Key, Expectation> {
+        pairs.iter().map(|(k, e)| (k.parse().unwrap(), e.parse().unwrap())).collect()
+    }
+
+    fn find(judged: &[Judged], key: &str) -> Judged {
+        let key: Key = key.parse().unwrap();
+        judged.iter().find(|j| j.key == key).cloned().unwrap_or_else(|| panic!("{key} not judged: {judged:?}"))
+    }
+
+    #[test]
+    fn every_expectation_form_is_held_against_its_count() {
+        let v = verdict(&[(Class::Redelivery, 1800)], true, &[]);
+        for (e, ok) in [
+            ("1800", true),
+            ("= 1799", false),
+            ("> 0", true),
+            (">= 1801", false),
+            ("< 1800", false),
+            ("<= 1800", true),
+            ("1000..2000", true),
+            ("0..1799", false),
+            ("any", true),
+        ] {
+            let j = find(&judge(&expect(&[("redelivered", e)]), &v), "redelivered");
+            let want = if ok { Check::Ok } else { Check::Violated };
+            assert_eq!((j.check, j.actual, j.stated), (want, 1800, true), "redelivered {e}");
+        }
+    }
+
+    #[test]
+    fn aggregates_count_what_their_names_say() {
+        let mut v = verdict(&[(Class::LostWrite, 2), (Class::LostDelivery, 3), (Class::Redelivery, 7)], true, &[]);
+        v.skipped_by_seek = 11;
+        v.totals.acked = 500;
+        assert_eq!(value(Key::Lost, &v), 5);
+        assert_eq!(value(Key::Redelivered, &v), 7);
+        assert_eq!(value(Key::SkippedBySeek, &v), 11);
+        assert_eq!(value(Key::Acked, &v), 500);
+        assert_eq!(value(Key::Class(Class::LostWrite), &v), 2);
+    }
+
+    #[test]
+    fn unstated_violations_must_be_zero_but_redelivery_and_duplicate_writes_are_allowed() {
+        let v = verdict(&[(Class::Redelivery, 40), (Class::DuplicateWrite, 2)], true, &[]);
+        let judged = judge(&BTreeMap::new(), &v);
+        assert_eq!(status(&judged), Status::Pass);
+        assert!(judged.iter().all(|j| !j.stated));
+        assert!(!judged.iter().any(|j| j.key == Key::Class(Class::Redelivery)));
+        let v = verdict(&[(Class::Skip, 1)], true, &[]);
+        let judged = judge(&BTreeMap::new(), &v);
+        assert_eq!(find(&judged, "skip").check, Check::Violated);
+        assert_eq!(status(&judged), Status::Fail);
+    }
+
+    #[test]
+    fn a_stated_aggregate_covers_its_classes() {
+        // The premature-offset-store case: loss is what it expects.
+        let v = verdict(&[(Class::LostDelivery, 1), (Class::PrematureCommit, 1)], true, &[]);
+        let e = expect(&[("lost", "> 0"), ("premature-commit", "> 0")]);
+        let judged = judge(&e, &v);
+        assert!(!judged.iter().any(|j| j.key == Key::Class(Class::LostDelivery)), "covered by `lost`");
+        assert_eq!(status(&judged), Status::Pass);
+    }
+
+    #[test]
+    fn without_the_audit_read_loss_cannot_be_judged_and_is_never_a_pass() {
+        let v = verdict(&[], false, &[]);
+        let judged = judge(&expect(&[("lost", "0")]), &v);
+        assert_eq!(find(&judged, "lost").check, Check::Unjudged);
+        assert_eq!(find(&judged, "phantom").check, Check::Unjudged);
+        assert_eq!(find(&judged, "premature-commit").check, Check::Ok, "judged from the run's own events");
+        assert_eq!(status(&judged), Status::CannotJudge);
+        assert_eq!(Status::CannotJudge.exit_code(), 2);
+        // `any` asks nothing of the count, so it holds unknown.
+        let judged = judge(&expect(&[("lost", "any"), ("phantom", "any")]), &v);
+        assert_eq!(status(&judged), Status::Pass);
+    }
+
+    #[test]
+    fn a_group_that_never_drained_leaves_its_loss_unknown() {
+        let v = verdict(&[], true, &["g0"]);
+        let judged = judge(&BTreeMap::new(), &v);
+        assert_eq!(find(&judged, "lost-delivery").check, Check::Unjudged);
+        assert_eq!(find(&judged, "lost-write").check, Check::Ok, "the audit still judges writes");
+        assert_eq!(find(&judged, "drain-timeouts").check, Check::Unjudged);
+        assert_eq!(status(&judged), Status::CannotJudge);
+        // A scenario that expects the timeout judges it like any count.
+        let judged = judge(&expect(&[("drain-timeouts", "1"), ("lost", "any")]), &v);
+        assert_eq!(status(&judged), Status::Pass);
+    }
+
+    #[test]
+    fn a_violation_outranks_an_unknown() {
+        let v = verdict(&[(Class::Nonmonotonic, 1)], false, &[]);
+        assert_eq!(status(&judge(&BTreeMap::new(), &v)), Status::Fail);
+    }
+
+    #[test]
+    fn the_outcome_says_why_it_cannot_judge() {
+        let run = RunRecord {
+            run_id: "r".into(),
+            dir: "r".into(),
+            cluster: "mock".into(),
+            elapsed: Default::default(),
+            drain: Default::default(),
+        };
+        let entries = [Entry { t: 0, src: "runner".into(), ev: Event::DrainTimeout { group: "g0".into() } }];
+        let o = Outcome::new("s", "", &BTreeMap::new(), run, check(entries));
+        assert_eq!((o.status, o.passed), (Status::CannotJudge, false));
+        assert_eq!(o.unjudged.len(), 2, "{:?}", o.unjudged);
+        assert!(o.unjudged[0].contains("no audit read") && o.unjudged[1].contains("g0"), "{:?}", o.unjudged);
+    }
+}

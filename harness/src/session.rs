@@ -1,0 +1,152 @@
+//! The library's front door: run scenario files and judge them, exactly as
+//! `faultline run` does, from Rust code: a `cargo test`, a sweep, a search.
+//!
+//! ```no_run
+//! let outcome = faultline::run_scenario("scenarios/quickstart.toml").expect("the harness could judge");
+//! assert!(outcome.passed, "{}", faultline::report::render(&outcome, false));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::checker;
+use crate::judge::Outcome;
+use crate::ledger::{self, ReadError};
+use crate::report;
+use crate::runner::{self, Clusters, RunError, RunOptions, RunRecord};
+use crate::scenario::{self, Backend, Scenario, ScenarioError};
+
+/// Why a scenario could not be judged (the CLI's exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Scenario(Box<ScenarioError>),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("cannot check the ledger: {0}")]
+    Ledger(#[from] ReadError),
+    #[error("cannot write the report in {}: {source}", dir.display())]
+    Report { dir: PathBuf, source: std::io::Error },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl From<ScenarioError> for Error {
+    fn from(e: ScenarioError) -> Self {
+        Error::Scenario(Box::new(e))
+    }
+}
+
+/// Runs scenarios one after another. Consecutive scenarios with the same
+/// cluster shape share one cluster; it is shut down when the session is
+/// dropped.
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    clusters: Clusters,
+    opts: RunOptions,
+    backend: Option<Backend>,
+    write_reports: bool,
+}
+
+impl Session {
+    /// Run folders go to `reports/`, with summary.txt, verdict.json and
+    /// timeline.html; no progress bars.
+    pub fn new() -> Result<Session, Error> {
+        Ok(Session {
+            runtime: tokio::runtime::Runtime::new().map_err(Error::Runtime)?,
+            clusters: Clusters::default(),
+            opts: RunOptions { reports_dir: PathBuf::from("reports"), progress: false },
+            backend: None,
+            write_reports: true,
+        })
+    }
+
+    /// Where run folders are made.
+    pub fn reports_dir(mut self, dir: impl Into<PathBuf>) -> Session {
+        self.opts.reports_dir = dir.into();
+        self
+    }
+
+    /// Progress bars on stderr.
+    pub fn progress(mut self, on: bool) -> Session {
+        self.opts.progress = on;
+        self
+    }
+
+    /// Runs every scenario on this backend, whatever its file says.
+    pub fn backend(mut self, backend: Option<Backend>) -> Session {
+        self.backend = backend;
+        self
+    }
+
+    /// Off: the run folder keeps only the ledger, the scenario and the logs.
+    pub fn write_reports(mut self, on: bool) -> Session {
+        self.write_reports = on;
+        self
+    }
+
+    /// Loads and validates a scenario file, with the session's backend.
+    pub fn load(&self, path: &Path) -> Result<Scenario, Error> {
+        let mut s = scenario::load(path)?;
+        if let Some(b) = self.backend {
+            s.cluster.backend = b;
+        }
+        Ok(s)
+    }
+
+    /// Loads, runs and judges a scenario file.
+    pub fn run_file(&mut self, path: impl AsRef<Path>) -> Result<Outcome, Error> {
+        let s = self.load(path.as_ref())?;
+        self.run(&s, Some(path.as_ref()))
+    }
+
+    /// Runs a loaded scenario and judges it; `source` is copied into the run
+    /// folder so that `faultline check` can judge it again.
+    pub fn run(&mut self, s: &Scenario, source: Option<&Path>) -> Result<Outcome, Error> {
+        let record = self.runtime.block_on(runner::run(s, source, &self.opts, &mut self.clusters))?;
+        let verdict = checker::check_file(&record.dir.join(ledger::FILE_NAME))?;
+        let outcome = Outcome::new(&s.name, &s.description, &s.expect, record, verdict);
+        if self.write_reports {
+            report::write(&outcome).map_err(|source| Error::Report { dir: outcome.run.dir.clone(), source })?;
+        }
+        Ok(outcome)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.runtime.block_on(self.clusters.shutdown());
+    }
+}
+
+/// Runs and judges one scenario file, as `faultline run FILE` does
+/// (run folder under `reports/`).
+pub fn run_scenario(path: impl AsRef<Path>) -> Result<Outcome, Error> {
+    Session::new()?.run_file(path)
+}
+
+/// Judges a run folder again from its ledger, no broker needed: with the
+/// expectations of its scenario.toml, or the implied ones without it.
+pub fn recheck(dir: &Path) -> Result<Outcome, Error> {
+    let verdict = checker::check_file(&dir.join(ledger::FILE_NAME))?;
+    let scenario_file = dir.join("scenario.toml");
+    let run_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = runner::scenario_of(&run_id).unwrap_or(&run_id).to_string();
+    let (scenario, cluster) = if scenario_file.exists() {
+        (Some(scenario::load(&scenario_file)?), "re-checked from the ledger")
+    } else {
+        (None, "re-checked from the ledger (no scenario.toml: implied expectations only)")
+    };
+    let run = RunRecord {
+        run_id: run_id.clone(),
+        dir: dir.to_owned(),
+        cluster: cluster.into(),
+        elapsed: std::time::Duration::ZERO, // MERGE: from the timeline
+        drain: std::time::Duration::ZERO,   // MERGE: from the timeline
+    };
+    // The copy is named scenario.toml: a file without `name` takes it from the run id.
+    Ok(match scenario {
+        Some(s) if s.name == "scenario" => Outcome::new(&name, &s.description, &s.expect, run, verdict),
+        Some(s) => Outcome::new(&s.name, &s.description, &s.expect, run, verdict),
+        None => Outcome::new(&name, "", &Default::default(), run, verdict),
+    })
+}
