@@ -140,7 +140,7 @@ fn judgeable(key: Key, v: &Verdict) -> bool {
         Key::Lost | Key::Class(Class::LostWrite | Class::LostDelivery | Class::Phantom | Class::DuplicateWrite)
     );
     let needs_drain = matches!(key, Key::Lost | Key::Class(Class::LostDelivery));
-    !(needs_audit && !v.audited || needs_drain && !v.drain_timeouts.is_empty())
+    (!needs_audit || v.audited) && (!needs_drain || v.drain_timeouts.is_empty())
 }
 
 /// What the verdict lacks, in words, for the summary.

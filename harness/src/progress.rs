@@ -2,7 +2,7 @@
 //! the ledger: they drive progress-based fault triggers, the drain and the
 //! progress bars. The checker never uses them; it reads the ledger.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -24,7 +24,10 @@ struct State {
     holders: HashMap<String, HashMap<Partition, Holder>>,
     /// Highest offset committed successfully, per group and partition.
     max_committed: HashMap<String, HashMap<Partition, Offset>>,
-    /// The first worker that exited with an error code: (name, code).
+    /// Workers that reported `started`.
+    started: HashSet<String>,
+    /// The first worker that exited with an error code, or exited before it
+    /// started: (name, code).
     failed: Option<(String, i32)>,
 }
 
@@ -115,13 +118,20 @@ impl Progress {
                     }
                 }
                 // A worker's own error (bad property, client creation
-                // failed…). Killed workers have no code, finished ones exit 0.
-                if let Some(code) = code.filter(|c| *c != 0) {
+                // failed…), or one that ended before it said it started (not
+                // a worker at all). Killed workers have no code, finished
+                // ones exit 0.
+                let started = st.started.contains(&entry.src);
+                if let Some(code) = code.filter(|c| *c != 0 || !started) {
                     st.failed.get_or_insert((entry.src.clone(), code));
                 }
             }
-            Event::Started { group: Some(group), .. } => {
-                self.state.lock().expect("progress").group_of.insert(entry.src.clone(), group.clone());
+            Event::Started { group, .. } => {
+                let mut st = self.state.lock().expect("progress");
+                st.started.insert(entry.src.clone());
+                if let Some(group) = group {
+                    st.group_of.insert(entry.src.clone(), group.clone());
+                }
             }
             _ => {}
         }
@@ -233,6 +243,16 @@ mod tests {
         feed(&progress, "m0", Event::Assigned { parts: vec![0], generation: 1 });
         feed(&progress, "m0", Event::Committed { p: 0, o: 3800, err: None });
         assert!(!progress.caught_up("g", &HWM), "an auto commit can run ahead of processing");
+    }
+
+    #[test]
+    fn a_worker_that_ends_before_it_started_has_failed() {
+        let progress = Progress::default();
+        started(&progress, "m0");
+        feed(&progress, "m0", Event::Exited { code: Some(0), signal: None });
+        assert_eq!(progress.failed_worker(), None, "a finished worker exits 0");
+        feed(&progress, "m1", Event::Exited { code: Some(0), signal: None });
+        assert_eq!(progress.failed_worker(), Some(("m1".to_string(), 0)), "not a worker at all");
     }
 
     #[test]

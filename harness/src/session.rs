@@ -14,6 +14,7 @@ use crate::ledger::{self, ReadError};
 use crate::report;
 use crate::runner::{self, Clusters, RunError, RunOptions, RunRecord};
 use crate::scenario::{self, Backend, Scenario, ScenarioError};
+use crate::workers;
 
 /// Why a scenario could not be judged (the CLI's exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +55,11 @@ impl Session {
         Ok(Session {
             runtime: tokio::runtime::Runtime::new().map_err(Error::Runtime)?,
             clusters: Clusters::default(),
-            opts: RunOptions { reports_dir: PathBuf::from("reports"), progress: false },
+            opts: RunOptions {
+                reports_dir: PathBuf::from("reports"),
+                progress: false,
+                worker_exe: workers::default_exe(),
+            },
             backend: None,
             write_reports: true,
         })
@@ -69,6 +74,13 @@ impl Session {
     /// Progress bars on stderr.
     pub fn progress(mut self, on: bool) -> Session {
         self.opts.progress = on;
+        self
+    }
+
+    /// The faultline binary that runs the workers (default: see
+    /// [`workers::default_exe`]).
+    pub fn worker_exe(mut self, exe: impl Into<PathBuf>) -> Session {
+        self.opts.worker_exe = exe.into();
         self
     }
 

@@ -8,10 +8,12 @@ mod common;
 
 use std::process::Command;
 
-use common::{count, run, run_with, totals, Run};
+use common::{count, run, run_lib, totals, Run};
+use faultline::scenario::Backend;
 
+/// Through the library, as a Rust user's test would run it.
 fn on_mock(scenario: &str) -> Run {
-    run_with(scenario, &["--backend", "mock"])
+    run_lib(scenario, Some(Backend::Mock))
 }
 
 #[test]

@@ -37,31 +37,37 @@ impl MockCluster {
                 let cluster = match RdMock::new(brokers as i32) {
                     Ok(c) => c,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(ClusterError(format!("mock cluster did not start: {e}"))));
+                        let what = "mock cluster did not start".into();
+                        let _ = ready_tx.send(Err(ClusterError::Kafka { what, source: Box::new(e) }));
                         return;
                     }
                 };
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
                 for (op, reply) in ops_rx {
-                    let result = match op {
-                        Op::CreateTopic { name, partitions, replication } => {
-                            cluster.create_topic(&name, partitions as i32, replication as i32)
-                        }
-                        Op::Rtt { broker, rtt } => cluster.broker_round_trip_time(broker as i32, rtt),
-                        Op::Down(b) => cluster.broker_down(b as i32),
-                        Op::Up(b) => cluster.broker_up(b as i32),
+                    // The mock's errors do not say what was asked of it.
+                    let (what, result) = match op {
+                        Op::CreateTopic { name, partitions, replication } => (
+                            format!("cannot create topic {name}"),
+                            cluster.create_topic(&name, partitions as i32, replication as i32),
+                        ),
+                        Op::Rtt { broker, rtt } => (
+                            format!("cannot set the round-trip time of broker {broker} to {rtt:?}"),
+                            cluster.broker_round_trip_time(broker as i32, rtt),
+                        ),
+                        Op::Down(b) => (format!("cannot take broker {b} down"), cluster.broker_down(b as i32)),
+                        Op::Up(b) => (format!("cannot bring broker {b} up"), cluster.broker_up(b as i32)),
                         Op::Shutdown => {
                             let _ = reply.send(Ok(()));
                             break;
                         }
                     };
-                    let _ = reply.send(result.map_err(ClusterError::from));
+                    let _ = reply.send(result.map_err(|source| ClusterError::Kafka { what, source: Box::new(source) }));
                 }
                 drop(cluster);
             })
-            .map_err(|e| ClusterError(format!("cannot start the mock cluster thread: {e}")))?;
+            .map_err(|source| ClusterError::Io { what: "cannot start the mock cluster thread".into(), source })?;
         let bootstrap =
-            ready_rx.recv().map_err(|_| ClusterError("mock cluster thread died while starting".into()))??;
+            ready_rx.recv().map_err(|_| ClusterError::Mock("mock cluster thread died while starting"))??;
         Ok(MockCluster { brokers, bootstrap, ops: std::sync::Mutex::new(ops_tx) })
     }
 
@@ -69,10 +75,10 @@ impl MockCluster {
         let (tx, rx) = oneshot::channel();
         self.ops
             .lock()
-            .map_err(|_| ClusterError("mock cluster lock poisoned".into()))?
+            .map_err(|_| ClusterError::Mock("mock cluster lock poisoned"))?
             .send((op, tx))
-            .map_err(|_| ClusterError("mock cluster is gone".into()))?;
-        rx.await.map_err(|_| ClusterError("mock cluster is gone".into()))?
+            .map_err(|_| ClusterError::Mock("mock cluster is gone"))?;
+        rx.await.map_err(|_| ClusterError::Mock("mock cluster is gone"))?
     }
 }
 

@@ -23,7 +23,7 @@ use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
 use crate::nemesis::{self, Healer, Targets};
 use crate::progress::Progress;
 use crate::scenario::{GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
-use crate::workers::{ConsumerWork, ProducerWork, WorkerHandle, WorkerSet, WorkerSpec};
+use crate::workers::{ConsumerWork, ProducerWork, WorkerSet, WorkerSpec};
 
 /// Why a run could not produce a ledger worth judging (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,8 @@ pub enum RunError {
     Folder { path: PathBuf, source: std::io::Error },
     #[error("the cluster did not start: {0}")]
     ClusterStart(#[source] ClusterError),
-    #[error("cannot create topic {topic}: {source}")]
+    /// The cluster's error names the topic.
+    #[error("{source}")]
     Topic { topic: String, source: ClusterError },
     #[error("cannot start worker {name}: {source}")]
     Spawn { name: String, source: std::io::Error },
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub reports_dir: PathBuf,
     /// Show progress bars (only on a terminal).
     pub progress: bool,
+    /// The faultline binary that runs the workers.
+    pub worker_exe: PathBuf,
 }
 
 /// What a finished run left: where its ledger is and what ran it. The
@@ -118,7 +121,7 @@ pub async fn run(
         Some(first) => format!("{}, reused from {first}", cluster.describe()),
         None => cluster.describe(),
     };
-    let workers = WorkerSet::default();
+    let workers = WorkerSet::new(&opts.worker_exe);
     let healer = Healer::new(cluster.clone());
     let run = Run {
         scenario,
@@ -541,10 +544,7 @@ fn spawn_worker(
     sink: &UnboundedSender<(String, Event)>,
 ) -> Result<(), RunError> {
     let name = id.to_string();
-    let handle = WorkerHandle::spawn(&name, &spec, &dir.join("logs"), sink.clone())
-        .map_err(|source| RunError::Spawn { name, source })?;
-    workers.insert(handle);
-    Ok(())
+    workers.spawn(&name, &spec, &dir.join("logs"), sink.clone()).map_err(|source| RunError::Spawn { name, source })
 }
 
 #[cfg(test)]

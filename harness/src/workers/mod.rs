@@ -13,6 +13,7 @@ mod producer;
 pub use process::{WorkerHandle, WorkerSet};
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,28 @@ pub enum Command {
     ResumeFetch {
         seek_to_end: bool,
     },
+}
+
+/// The faultline binary that runs workers (`faultline worker`): the
+/// `FAULTLINE_BIN` environment variable if set; this process if it is
+/// faultline; a `faultline` beside it or one folder up (a test binary in
+/// target/debug/deps/); else `faultline` on the PATH.
+pub fn default_exe() -> PathBuf {
+    if let Some(bin) = std::env::var_os("FAULTLINE_BIN") {
+        return bin.into();
+    }
+    let name = format!("faultline{}", std::env::consts::EXE_SUFFIX);
+    if let Ok(me) = std::env::current_exe() {
+        if me.file_name().is_some_and(|n| n == name.as_str()) {
+            return me;
+        }
+        for dir in me.ancestors().skip(1).take(2) {
+            if dir.join(&name).is_file() {
+                return dir.join(&name);
+            }
+        }
+    }
+    name.into()
 }
 
 /// Entry point of `faultline worker`: runs the spec found in the

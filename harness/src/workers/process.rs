@@ -27,10 +27,16 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts `spec` as a child process of this binary. Its stderr (tracing
-    /// and librdkafka logs) goes to `log_dir/<name>.log`.
-    pub fn spawn(name: &str, spec: &WorkerSpec, log_dir: &Path, sink: EventSink) -> std::io::Result<Arc<WorkerHandle>> {
-        let exe = std::env::current_exe()?;
+    /// Starts `spec` as a child process: `exe worker`, `exe` being the
+    /// faultline binary. Its stderr (tracing and librdkafka logs) goes to
+    /// `log_dir/<name>.log`.
+    pub fn spawn(
+        exe: &Path,
+        name: &str,
+        spec: &WorkerSpec,
+        log_dir: &Path,
+        sink: EventSink,
+    ) -> std::io::Result<Arc<WorkerHandle>> {
         let log = std::fs::File::create(log_dir.join(format!("{name}.log")))?;
         let mut child: Child = Proc::new(exe)
             .arg("worker")
@@ -111,13 +117,26 @@ impl WorkerHandle {
 
 /// Every worker of a run by name, so faults can find their target and
 /// nothing is left running at the end.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct WorkerSet {
+    /// The faultline binary the workers run.
+    exe: Arc<Path>,
     inner: Arc<Mutex<BTreeMap<String, Arc<WorkerHandle>>>>,
 }
 
 impl WorkerSet {
-    pub fn insert(&self, handle: Arc<WorkerHandle>) {
+    pub fn new(exe: &Path) -> WorkerSet {
+        WorkerSet { exe: exe.into(), inner: Default::default() }
+    }
+
+    /// Starts a worker (see [`WorkerHandle::spawn`]) and keeps it.
+    pub fn spawn(&self, name: &str, spec: &WorkerSpec, log_dir: &Path, sink: EventSink) -> std::io::Result<()> {
+        let handle = WorkerHandle::spawn(&self.exe, name, spec, log_dir, sink)?;
+        self.insert(handle);
+        Ok(())
+    }
+
+    fn insert(&self, handle: Arc<WorkerHandle>) {
         self.inner.lock().expect("worker set").insert(handle.name.clone(), handle);
     }
 

@@ -57,6 +57,27 @@ pub fn run_with(scenario: &str, extra: &[&str]) -> Run {
     Run { _reports: Some(reports), ..read_run(&run_dir, out.status.code().unwrap_or(-1)) }
 }
 
+/// Runs one scenario through the library, as a Rust user's own test does
+/// (`faultline::Session`), on `backend` whatever the file says. The
+/// verdict.json it wrote is the outcome it returned.
+pub fn run_lib(scenario: &str, backend: Option<faultline::scenario::Backend>) -> Run {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let outcome = faultline::Session::new()
+        .expect("session")
+        .reports_dir(reports.path())
+        .backend(backend)
+        .run_file(repo().join(scenario))
+        .unwrap_or_else(|e| panic!("{scenario}: the harness could not judge: {e}"));
+    println!("{}", faultline::report::render(&outcome, false));
+    let code = i32::from(outcome.status.exit_code());
+    if code != 0 {
+        keep(&outcome.run.dir);
+    }
+    let run = read_run(&outcome.run.dir, code);
+    assert_eq!(run.verdict, serde_json::to_value(&outcome).expect("outcome serializes"), "verdict.json is the outcome");
+    Run { _reports: Some(reports), ..run }
+}
+
 /// One `faultline run` over several files, as a CI job runs a suite.
 pub struct Suite {
     pub code: i32,

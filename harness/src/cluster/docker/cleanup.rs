@@ -79,8 +79,10 @@ pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<Cle
     let mut failures = Vec::new();
 
     let list = ListContainersOptions { all: true, filters: Some(filters.clone()), ..Default::default() };
-    let containers =
-        docker.list_containers(Some(list)).await.map_err(|e| ClusterError(format!("cannot list containers: {e}")))?;
+    let containers = docker
+        .list_containers(Some(list))
+        .await
+        .map_err(|source| ClusterError::Docker { what: "cannot list containers".into(), source: Box::new(source) })?;
     for c in containers {
         let (Some(id), Some(labels)) = (c.id, c.labels) else {
             continue;
@@ -96,8 +98,10 @@ pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<Cle
     }
 
     let list = ListNetworksOptions { filters: Some(filters) };
-    let networks =
-        docker.list_networks(Some(list)).await.map_err(|e| ClusterError(format!("cannot list networks: {e}")))?;
+    let networks = docker
+        .list_networks(Some(list))
+        .await
+        .map_err(|source| ClusterError::Docker { what: "cannot list networks".into(), source: Box::new(source) })?;
     for n in networks {
         let (Some(id), Some(labels)) = (n.id, n.labels) else {
             continue;
@@ -115,7 +119,7 @@ pub(super) async fn reap(docker: &Docker, scope: Scope<'_>) -> ClusterResult<Cle
     if failures.is_empty() {
         Ok(report)
     } else {
-        Err(ClusterError(format!("{report}, but could not remove {}", failures.join("; "))))
+        Err(ClusterError::Cleanup { report, failures })
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) const KAFKA_IMAGE: &str = "apache/kafka:4.1.1";
 pub(super) const LOCAL_KAFKA_IMAGE: &str = "faultline/kafka:4.1.1";
 pub(super) const REDPANDA_IMAGE: &str = "redpandadata/redpanda:v24.2.7";
 /// Overrides the Kafka image (not Redpanda's); the scenario's `image` wins.
-pub(super) const IMAGE_ENV: &str = "FAULTLINE_KAFKA_IMAGE";
+pub(in crate::cluster) const IMAGE_ENV: &str = "FAULTLINE_KAFKA_IMAGE";
 
 pub(super) const LABEL: &str = "faultline";
 pub(super) const LABEL_RUN: &str = "faultline.run";
@@ -37,12 +37,7 @@ pub async fn connect() -> ClusterResult<Docker> {
         .ok()
         .filter(|h| h.starts_with("unix://"))
         .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
-    let unreachable = |e: DockerError| {
-        ClusterError(format!(
-            "cannot reach the Docker daemon at {host}: {e}. Is dockerd running? \
-             `sudo bash docker/setup.sh` installs and starts it"
-        ))
-    };
+    let unreachable = |source| ClusterError::DockerUnreachable { host: host.clone(), source: Box::new(source) };
     let docker = Docker::connect_with_local(&host, 120, bollard::API_DEFAULT_VERSION).map_err(unreachable)?;
     match docker.version().await {
         Ok(_) => Ok(docker),
@@ -115,7 +110,9 @@ pub(super) async fn image_exists(docker: &Docker, image: &str) -> ClusterResult<
     match docker.inspect_image(image).await {
         Ok(_) => Ok(true),
         Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
-        Err(e) => Err(ClusterError(format!("cannot inspect image {image}: {e}"))),
+        Err(source) => {
+            Err(ClusterError::Docker { what: format!("cannot inspect image {image}"), source: Box::new(source) })
+        }
     }
 }
 
@@ -128,19 +125,13 @@ pub(super) async fn ensure_image(docker: &Docker, image: &str) -> ClusterResult<
     let opts = CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
     let mut pull = docker.create_image(Some(opts), None, None);
     while let Some(progress) = pull.next().await {
-        if let Err(e) = progress {
-            return Err(ClusterError(format!(
-                "image {image} is not here and cannot be pulled ({e}). Without registry access, \
-                 build the local Kafka image with `sudo bash docker/setup.sh`, or name a local \
-                 image in the scenario's `image` or in {IMAGE_ENV}"
-            )));
+        if let Err(source) = progress {
+            return Err(ClusterError::ImageMissing { image: image.to_string(), source: Box::new(source) });
         }
     }
     Ok(())
 }
 
-/// The container's output, stdout and stderr interleaved; `tail` is a line
-/// count or "all".
 /// The container's output: the last `tail` lines ("all" for every line),
 /// from `since` on (UNIX seconds; 0 for the beginning).
 pub(super) async fn logs(docker: &Docker, container: &str, tail: &str, since: i32) -> ClusterResult<String> {
@@ -148,7 +139,10 @@ pub(super) async fn logs(docker: &Docker, container: &str, tail: &str, since: i3
     let mut stream = docker.logs(container, Some(opts));
     let mut out = String::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ClusterError(format!("cannot read the logs of {container}: {e}")))?;
+        let chunk = chunk.map_err(|source| ClusterError::Docker {
+            what: format!("cannot read the logs of {container}"),
+            source: Box::new(source),
+        })?;
         out.push_str(&chunk.to_string());
     }
     Ok(out)
@@ -156,7 +150,8 @@ pub(super) async fn logs(docker: &Docker, container: &str, tail: &str, since: i3
 
 pub(super) async fn save_logs(docker: &Docker, container: &str, file: &Path, since: i32) -> ClusterResult<()> {
     let text = logs(docker, container, "all", since).await?;
-    std::fs::write(file, text).map_err(|e| ClusterError(format!("cannot write {}: {e}", file.display())))
+    std::fs::write(file, text)
+        .map_err(|source| ClusterError::Io { what: format!("cannot write {}", file.display()), source })
 }
 
 #[cfg(test)]

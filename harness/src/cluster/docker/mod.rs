@@ -26,6 +26,7 @@ mod spec;
 
 pub use cleanup::{cleanup_all, cleanup_run, cleanup_stale, CleanupReport};
 pub use engine::connect as docker_client;
+pub(super) use engine::IMAGE_ENV;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -37,7 +38,7 @@ use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequ
 use bollard::query_parameters::KillContainerOptions;
 use bollard::Docker;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage};
+use testcontainers::{ContainerAsync, GenericImage, TestcontainersError};
 use tokio::sync::RwLockReadGuard;
 use tokio::time::Instant;
 
@@ -88,7 +89,7 @@ impl DockerCluster {
     /// fails, the container logs go to `<logs_dir>/<hostname>.log`.
     pub async fn start(spec: &ClusterSpec, run_id: &str, logs_dir: &Path) -> ClusterResult<DockerCluster> {
         if !matches!(spec.brokers, 1 | 3) {
-            return Err(ClusterError(format!("{} brokers: the docker backend runs 1 or 3", spec.brokers)));
+            return Err(ClusterError::BrokerCount { brokers: spec.brokers });
         }
         let docker = engine::connect().await?;
         match cleanup::reap(&docker, cleanup::Scope::Stale).await {
@@ -140,16 +141,17 @@ impl DockerCluster {
         };
         for (id, host_port) in (1..=brokers).zip(free_ports(brokers)?) {
             let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
-            let proxy = Proxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), upstream)
-                .await
-                .map_err(|e| ClusterError(format!("cannot start the proxy for broker {id}: {e}")))?;
+            let proxy = Proxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), upstream).await.map_err(|source| {
+                ClusterError::Io { what: format!("cannot start the proxy for broker {id}"), source }
+            })?;
             let node = spec::Node { id, host_port, proxy_port: proxy.addr().port() };
             let hostname = spec::hostname(self.flavor, id);
             let container = format!("faultline-{run_id}-{hostname}");
-            let handle = spec::request(&plan, &node, &container)
-                .start()
-                .await
-                .map_err(|e| ClusterError(format!("cannot start container {container}: {e}")))?;
+            let handle =
+                spec::request(&plan, &node, &container).start().await.map_err(|source| ClusterError::Container {
+                    what: format!("cannot start container {container}"),
+                    source: Box::new(source),
+                })?;
             let broker = Broker { id, container, handle: tokio::sync::RwLock::new(Some(handle)), hostname, proxy };
             // Peers find each other under their aliases on the run network;
             // KRaft retries until every voter resolves.
@@ -178,10 +180,10 @@ impl DockerCluster {
             options: Some(HashMap::from([(ICC.to_string(), for_brokers.to_string())])),
             ..Default::default()
         };
-        self.docker
-            .create_network(req)
-            .await
-            .map_err(|e| ClusterError(format!("cannot create network {name}: {e}")))?;
+        self.docker.create_network(req).await.map_err(|source| ClusterError::Docker {
+            what: format!("cannot create network {name}"),
+            source: Box::new(source),
+        })?;
         Ok(())
     }
 
@@ -190,33 +192,33 @@ impl DockerCluster {
             container: b.container.clone(),
             endpoint_config: Some(EndpointSettings { aliases: Some(vec![b.hostname.clone()]), ..Default::default() }),
         };
-        self.docker
-            .connect_network(&self.run_network, req)
-            .await
-            .map_err(|e| ClusterError(format!("cannot connect {} to {}: {e}", b.container, self.run_network)))
+        self.docker.connect_network(&self.run_network, req).await.map_err(|source| ClusterError::Docker {
+            what: format!("cannot connect {} to {}", b.container, self.run_network),
+            source: Box::new(source),
+        })
     }
 
     /// The testcontainers handle of a broker not yet torn down.
     async fn handle<'b>(&self, b: &'b Broker) -> ClusterResult<RwLockReadGuard<'b, ContainerAsync<GenericImage>>> {
         RwLockReadGuard::try_map(b.handle.read().await, Option::as_ref)
-            .map_err(|_| ClusterError(format!("{} was already removed", b.container)))
+            .map_err(|_| ClusterError::Removed { container: b.container.clone() })
     }
 
     /// Removes a broker's container with its anonymous volumes, thawed
     /// first; gone already is fine.
     async fn remove(&self, b: &Broker) -> ClusterResult<()> {
         let Some(handle) = b.handle.write().await.take() else { return Ok(()) };
-        if !cleanup::thaw(&self.docker, &b.container).await.map_err(docker_err("inspect", b))? {
+        if !cleanup::thaw(&self.docker, &b.container).await.map_err(docker_err("thaw", b))? {
             return Ok(());
         }
-        handle.rm().await.map_err(docker_err("remove", b))
+        handle.rm().await.map_err(container_err("remove", b))
     }
 
     fn broker(&self, id: u32) -> ClusterResult<&Broker> {
         self.brokers
             .iter()
             .find(|b| b.id == id)
-            .ok_or_else(|| ClusterError(format!("broker {id} does not exist; brokers are 1 to {}", self.brokers.len())))
+            .ok_or(ClusterError::NoBroker { broker: id, brokers: self.brokers.len() })
     }
 
     /// Polls with a real metadata request through the proxies until the
@@ -242,7 +244,7 @@ impl DockerCluster {
             for &id in ids {
                 let b = self.broker(id)?;
                 if let Some(why) = self.not_running(b).await? {
-                    return Err(self.failure(&format!("container {} is not running ({why})", b.container)).await);
+                    return Err(self.failure(format!("container {} is not running ({why})", b.container)).await);
                 }
             }
             if Instant::now() >= deadline {
@@ -250,7 +252,7 @@ impl DockerCluster {
                     Ok(md) => format!("metadata saw brokers {:?} of {want:?}", md.brokers),
                     Err(e) => format!("last metadata request: {e}"),
                 };
-                return Err(self.failure(&format!("brokers not ready within {READY_TIMEOUT:?} ({last})")).await);
+                return Err(self.failure(format!("brokers not ready within {READY_TIMEOUT:?} ({last})")).await);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -271,11 +273,10 @@ impl DockerCluster {
 
     /// None while the container runs, else its state ("exited, code 1").
     async fn not_running(&self, b: &Broker) -> ClusterResult<Option<String>> {
-        let info = self
-            .docker
-            .inspect_container(&b.container, None)
-            .await
-            .map_err(|e| ClusterError(format!("cannot inspect {}: {e}", b.container)))?;
+        let info = self.docker.inspect_container(&b.container, None).await.map_err(|source| ClusterError::Docker {
+            what: format!("cannot inspect {}", b.container),
+            source: Box::new(source),
+        })?;
         let state = info.state.unwrap_or_default();
         if state.running == Some(true) {
             return Ok(None);
@@ -286,15 +287,14 @@ impl DockerCluster {
 
     /// An error that carries the last log lines of every broker; the full
     /// logs go to the run folder's logs/ when the run ends.
-    async fn failure(&self, what: &str) -> ClusterError {
-        let mut msg = what.to_string();
+    async fn failure(&self, what: String) -> ClusterError {
+        let mut logs = String::new();
         for b in &self.brokers {
-            let tail = engine::logs(&self.docker, &b.container, LOG_TAIL, 0).await.unwrap_or_else(|e| e.0);
+            let tail = engine::logs(&self.docker, &b.container, LOG_TAIL, 0).await.unwrap_or_else(|e| e.to_string());
             let tail = if tail.trim().is_empty() { "(no output)" } else { tail.trim_end() };
-            msg.push_str(&format!("\n--- last lines of {} ---\n{tail}", b.hostname));
+            logs.push_str(&format!("\n--- last lines of {} ---\n{tail}", b.hostname));
         }
-        msg.push_str("\n(full broker logs: logs/ in the run folder)");
-        ClusterError(msg)
+        ClusterError::NotReady { what, logs }
     }
 
     /// Removes containers and networks, stops the proxies. Keeps going past
@@ -315,27 +315,32 @@ impl DockerCluster {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ClusterError(format!("could not remove {}", errors.join("; "))))
+            Err(ClusterError::Teardown(errors))
         }
     }
 }
 
-fn docker_err<E: std::fmt::Display>(what: &str, b: &Broker) -> impl FnOnce(E) -> ClusterError {
-    let msg = format!("cannot {what} {} (broker {})", b.container, b.id);
-    move |e| ClusterError(format!("{msg}: {e}"))
+/// A failed bollard request on broker `b`: "cannot `verb` <container> (broker N)".
+fn docker_err(verb: &str, b: &Broker) -> impl FnOnce(bollard::errors::Error) -> ClusterError {
+    let what = format!("cannot {verb} {} (broker {})", b.container, b.id);
+    move |source| ClusterError::Docker { what, source: Box::new(source) }
+}
+
+/// The same through a testcontainers handle.
+fn container_err(verb: &str, b: &Broker) -> impl FnOnce(TestcontainersError) -> ClusterError {
+    let what = format!("cannot {verb} {} (broker {})", b.container, b.id);
+    move |source| ClusterError::Container { what, source: Box::new(source) }
 }
 
 /// Ports free on 127.0.0.1 right now, all distinct: the listeners are held
 /// until every port is known. Docker binds them moments later.
 fn free_ports(n: u32) -> ClusterResult<Vec<u16>> {
+    let no_port = |source| ClusterError::Io { what: "no free port on 127.0.0.1".into(), source };
     let held = (0..n)
         .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| ClusterError(format!("no free port on 127.0.0.1: {e}")))?;
-    held.iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| ClusterError(format!("no free port on 127.0.0.1: {e}")))
+        .map_err(no_port)?;
+    held.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<std::io::Result<Vec<_>>>().map_err(no_port)
 }
 
 #[async_trait::async_trait]
@@ -371,21 +376,21 @@ impl Cluster for DockerCluster {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                result => return result.map_err(docker_err("pause", b)),
+                result => return result.map_err(container_err("pause", b)),
             }
         }
     }
 
     async fn resume_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.handle(b).await?.unpause().await.map_err(docker_err("unpause", b))
+        self.handle(b).await?.unpause().await.map_err(container_err("unpause", b))
     }
 
     async fn stop_broker(&self, broker: u32, mode: RestartMode) -> ClusterResult<()> {
         let b = self.broker(broker)?;
         match mode {
             RestartMode::Graceful => {
-                self.handle(b).await?.stop_with_timeout(Some(STOP_GRACE_SECS)).await.map_err(docker_err("stop", b))
+                self.handle(b).await?.stop_with_timeout(Some(STOP_GRACE_SECS)).await.map_err(container_err("stop", b))
             }
             RestartMode::Hard => {
                 let opts = KillContainerOptions { signal: "SIGKILL".into() };
@@ -397,7 +402,7 @@ impl Cluster for DockerCluster {
     /// Same container, so the same host port and the data it had.
     async fn start_broker(&self, broker: u32) -> ClusterResult<()> {
         let b = self.broker(broker)?;
-        self.handle(b).await?.start().await.map_err(docker_err("start", b))?;
+        self.handle(b).await?.start().await.map_err(container_err("start", b))?;
         self.wait_ready(&[broker]).await
     }
 
@@ -435,13 +440,13 @@ impl Cluster for DockerCluster {
         for b in &self.brokers {
             let file = dir.join(format!("{}.log", b.hostname));
             if let Err(e) = engine::save_logs(&self.docker, &b.container, &file, since).await {
-                errors.push(e.0);
+                errors.push(e.to_string());
             }
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ClusterError(errors.join("; ")))
+            Err(ClusterError::Logs(errors))
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::ClientConfig;
 use tokio::time::Instant;
 
@@ -57,11 +58,17 @@ pub(super) async fn metadata(bootstrap: &str, timeout: Duration) -> Result<Metad
 /// workload does not start against a topic that is still being placed.
 pub(super) async fn create_topic(bootstrap: &str, name: &str, partitions: u32, replication: u32) -> ClusterResult<()> {
     const WAIT: Duration = Duration::from_secs(60);
-    let admin: AdminClient<DefaultClientContext> = config(bootstrap).create()?;
+    let admin: AdminClient<DefaultClientContext> =
+        config(bootstrap).create().map_err(kafka("cannot create the admin client".into()))?;
     let topic = NewTopic::new(name, partitions as i32, TopicReplication::Fixed(replication as i32));
     let opts = AdminOptions::new().operation_timeout(Some(WAIT)).request_timeout(Some(WAIT));
-    for result in admin.create_topics([&topic], &opts).await? {
-        result.map_err(|(t, code)| ClusterError(format!("cannot create topic {t}: {code}")))?;
+    let results = admin.create_topics([&topic], &opts).await.map_err(kafka(format!("cannot create topic {name}")))?;
+    for result in results {
+        // A topic the brokers refused comes back as a bare error code.
+        result.map_err(|(t, code)| ClusterError::Kafka {
+            what: format!("cannot create topic {t}"),
+            source: Box::new(KafkaError::AdminOp(code)),
+        })?;
     }
     let deadline = Instant::now() + WAIT;
     loop {
@@ -69,17 +76,19 @@ pub(super) async fn create_topic(bootstrap: &str, name: &str, partitions: u32, r
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(ClusterError(format!("topic {name} has partitions without a leader after {WAIT:?}")));
+            return Err(ClusterError::Unplaced { topic: name.into(), waited: WAIT });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn placed(bootstrap: &str, topic: &str, partitions: u32) -> ClusterResult<bool> {
-    let (config, topic) = (config(bootstrap), topic.to_string());
+    let (config, name) = (config(bootstrap), topic.to_string());
     tokio::task::spawn_blocking(move || {
-        let client: BaseConsumer = config.create()?;
-        let md = client.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+        let client: BaseConsumer = config.create().map_err(kafka("cannot create the metadata client".into()))?;
+        let md = client
+            .fetch_metadata(Some(&name), Duration::from_secs(10))
+            .map_err(kafka(format!("cannot fetch the metadata of topic {name}")))?;
         Ok(md.topics().iter().any(|t| {
             t.error().is_none()
                 && t.partitions().len() == partitions as usize
@@ -87,5 +96,13 @@ async fn placed(bootstrap: &str, topic: &str, partitions: u32) -> ClusterResult<
         }))
     })
     .await
-    .map_err(|e| ClusterError(e.to_string()))?
+    .map_err(|source| ClusterError::Task {
+        what: format!("the metadata request for topic {topic} did not finish"),
+        source,
+    })?
+}
+
+/// A `map_err` adapter: the Kafka error, saying what failed.
+fn kafka(what: String) -> impl FnOnce(KafkaError) -> ClusterError {
+    move |source| ClusterError::Kafka { what, source: Box::new(source) }
 }
