@@ -7,6 +7,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::checker;
 use crate::judge::Outcome;
@@ -152,8 +153,8 @@ pub fn recheck(dir: &Path) -> Result<Outcome, Error> {
         run_id: run_id.clone(),
         dir: dir.to_owned(),
         cluster: cluster.into(),
-        elapsed: std::time::Duration::ZERO, // MERGE: from the timeline
-        drain: std::time::Duration::ZERO,   // MERGE: from the timeline
+        elapsed: Duration::from_millis(verdict.timeline.end),
+        drain: Duration::from_millis(verdict.timeline.between("drain", "stop").unwrap_or(0)),
     };
     // The copy is named scenario.toml: a file without `name` takes it from the run id.
     Ok(match scenario {

@@ -7,6 +7,7 @@
 //! before it revokes, so the new owner resumes exactly there), members seek
 //! forward now and then, and the audit reads the log back at the end.
 
+use faultline::checker::timeline::MAX_BUCKETS;
 use faultline::checker::{check, Class, Verdict};
 use faultline::ledger::{Entry, Event, Offset, Partition, RecordId, Role};
 use proptest::collection::vec;
@@ -391,6 +392,28 @@ fn assert_names(v: &Verdict, class: Class, p: Partition, o: Offset) -> Result<()
     Ok(())
 }
 
+/// The timeline counts what the verdict counts: its redelivered series sums
+/// to the redelivery count, each group's lag ends at the records acked less
+/// those the group processed once, and every series spans the same buckets.
+fn assert_timeline(v: &Verdict) -> Result<(), TestCaseError> {
+    let tl = &v.timeline;
+    prop_assert_eq!(tl.redelivered.iter().sum::<u64>(), v.counts[&Class::Redelivery]);
+    prop_assert_eq!(tl.processed.iter().sum::<u64>(), v.totals.processed);
+    prop_assert_eq!(tl.acked.iter().sum::<u64>(), v.totals.acked);
+    let len = usize::try_from(tl.end / tl.width + 1).unwrap_or(usize::MAX);
+    prop_assert!(len <= MAX_BUCKETS as usize, "{} buckets", len);
+    let lags = tl.lag.iter().map(|l| &l.values);
+    for series in [&tl.acked, &tl.processed, &tl.redelivered].into_iter().chain(lags) {
+        prop_assert_eq!(series.len(), len);
+    }
+    for lag in &tl.lag {
+        let group = v.groups.iter().find(|g| g.group == lag.group);
+        let unique = group.map_or(0, |g| g.processed - g.redelivered);
+        prop_assert_eq!(lag.values.last().copied(), Some(v.totals.acked.saturating_sub(unique)), "{}", lag.group);
+    }
+    Ok(())
+}
+
 // ---- clean histories ------------------------------------------------------------
 
 proptest! {
@@ -404,6 +427,7 @@ proptest! {
         prop_assert_eq!(v.skipped_by_seek, h.sought);
         prop_assert_eq!(v.totals.processed, v.totals.processed_unique);
         prop_assert!(v.redelivery_causes.is_empty());
+        assert_timeline(&v)?;
     }
 
     #[test]
@@ -549,6 +573,8 @@ proptest! {
         prop_assert_eq!(v.redelivery_causes.iter().map(|c| c.count).sum::<u64>(), back.len() as u64);
         prop_assert!(v.redelivery_causes.iter().all(|c| c.generation == Some(r.generation)),
             "{:?}", v.redelivery_causes);
+        assert_timeline(&v)?;
+        prop_assert_eq!(v.timeline.redelivered.iter().sum::<u64>(), back.len() as u64);
     }
 
     /// A member processes o-1 then o+1 within one assignment. Implies one
@@ -699,7 +725,7 @@ proptest! {
     #![proptest_config(config())]
 
     /// Any sequence of events gets a verdict, without panicking, and one that
-    /// survives verdict.json.
+    /// survives verdict.json, with a timeline that counts what it counts.
     #[test]
     fn any_ledger_gets_a_verdict(events in vec((any::<u64>(), name(), event()), 0..60)) {
         let entries: Vec<Entry> = events.into_iter().map(|(t, src, ev)| Entry { t, src, ev }).collect();
@@ -708,7 +734,9 @@ proptest! {
         prop_assert!(v.findings.values().all(|f| f.len() <= 10 && f.iter().all(|f| f.records.len() <= 5)));
         let json = serde_json::to_string(&v).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let back: Verdict = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(back.counts, v.counts);
+        prop_assert_eq!(&back.counts, &v.counts);
+        prop_assert_eq!(&back.timeline.redelivered, &v.timeline.redelivered);
+        assert_timeline(&v)?;
     }
 }
 

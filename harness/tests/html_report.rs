@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Long enough for a cold start on a busy 2-core machine.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -23,6 +25,12 @@ fn the_timeline_of_a_clean_run_renders_in_a_browser() {
     let dir = PathBuf::from(run.verdict["dir"].as_str().expect("run folder in verdict.json"));
     let page = dir.join("timeline.html");
     assert!(page.exists(), "no {}", page.display());
+    let data = common::timeline_data(&dir);
+    let v = &run.verdict["verdict"];
+    assert_eq!(sum(&data["processed"]), v["totals"]["processed"].as_u64(), "the page counts what the verdict counts");
+    assert_eq!(sum(&data["redelivered"]), v["counts"]["redelivery"].as_u64());
+    assert_eq!(data["members"].as_array().map(Vec::len), Some(2), "one row per member");
+    assert_eq!(data["lag"][0]["group"], "g0", "group names are shortened on the page");
 
     let dom = dump_dom(&page);
     let body = body_tag(&dom).unwrap_or_else(|| panic!("no <body> in the dumped DOM:\n{dom}"));
@@ -30,6 +38,10 @@ fn the_timeline_of_a_clean_run_renders_in_a_browser() {
     assert_eq!(attr(body, "data-rendered").as_deref(), Some("ok"), "chart not drawn: {body}");
     let marks: u64 = attr(body, "data-marks").and_then(|m| m.parse().ok()).unwrap_or(0);
     assert!(marks > 0, "nothing drawn in the lanes: {body}");
+}
+
+fn sum(series: &Value) -> Option<u64> {
+    series.as_array().map(|values| values.iter().filter_map(Value::as_u64).sum())
 }
 
 /// The DOM after the page's scripts ran, as headless Chromium serializes it.

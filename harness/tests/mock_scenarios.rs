@@ -30,6 +30,18 @@ fn clean_run_has_no_loss_and_no_duplicates() {
     }
 }
 
+/// README's first command, and its library example: a crash under
+/// store-after-processing, redelivered and not lost.
+#[test]
+fn the_quickstart_passes_with_redeliveries_and_no_loss() {
+    let Run { code, verdict: v, .. } = run_lib("scenarios/quickstart.toml", None);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["status"], "pass");
+    assert_eq!(count(&v, "lost-write") + count(&v, "lost-delivery"), 0);
+    assert!(count(&v, "redelivery") > 0, "the crashed member's records come again");
+    assert_eq!(totals(&v, "processed_unique"), 10000);
+}
+
 #[test]
 fn crash_under_auto_offset_store_shows_premature_commit_and_loss() {
     let Run { code, verdict: v, .. } = on_mock("scenarios/cases/2-premature-offset-store.toml");

@@ -22,6 +22,7 @@ impl Checker {
             seeks,
             copies,
             generations,
+            plot,
             members: _,
             entries: _,
         } = self;
@@ -49,6 +50,7 @@ impl Checker {
         }
         let seek_findings = seeks.into_vec().iter().map(|mark| judge.seek(mark)).collect();
 
+        let timeline = plot.finish(&names, &groups);
         totals.processed_unique = groups.iter().map(|g| g.unique).sum();
         totals.rebalances = generations.len() as u64;
         let groups = groups
@@ -73,6 +75,7 @@ impl Checker {
             groups,
             drain_timeouts,
             audited,
+            timeline,
         }
     }
 }

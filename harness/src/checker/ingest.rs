@@ -7,6 +7,7 @@ use super::intern::Sym;
 use super::marks::{ExtraCopy, Jump, SeekMark};
 use super::members::Step;
 use super::pos::Pos;
+use super::timeline::SpanEnd;
 use super::{Checker, Class, Finding, RecordRef};
 use crate::ledger::{Entry, Event, Offset, Partition, RecordId, Role};
 
@@ -30,11 +31,16 @@ impl Checker {
         let at = At { pos: Pos::of_index(self.entries), t: entry.t, src: &entry.src };
         self.entries += 1;
         self.timeline.record(at.pos, at.t);
+        self.plot.saw(at.t);
         match &entry.ev {
-            Event::Started { role: Role::Consumer, group } => self.started(at.src, group.as_deref()),
-            Event::Exited { .. } => {
+            Event::Started { role: Role::Consumer, group } => {
+                let member = self.started(at.src, group.as_deref());
+                self.plot.started(member, at.t);
+            }
+            Event::Exited { code, signal } => {
                 let member = self.names.intern(at.src);
                 self.members.exited(member);
+                self.plot.exited(member, at.t, *code, *signal);
             }
             Event::ClientError { .. } => self.totals.client_errors += 1,
             Event::Sent { id, .. } => {
@@ -43,12 +49,21 @@ impl Checker {
             }
             Event::Acked { id, p, o } => {
                 self.totals.acked += 1;
+                self.plot.acked(at.t);
                 self.writes.acked(at.pos, *id, *p, *o);
             }
             Event::Failed { .. } => self.totals.failed += 1,
-            Event::Assigned { parts, generation } => self.rebalanced(at, parts, *generation, true),
-            Event::Revoked { parts, generation } | Event::Lost { parts, generation } => {
-                self.rebalanced(at, parts, *generation, false)
+            Event::Assigned { parts, generation } => {
+                let member = self.rebalanced(at, parts, *generation, true);
+                self.plot.assigned(member, at.t, parts, *generation);
+            }
+            Event::Revoked { parts, generation } => {
+                let member = self.rebalanced(at, parts, *generation, false);
+                self.plot.closed(member, at.t, Some(parts), SpanEnd::Revoked);
+            }
+            Event::Lost { parts, generation } => {
+                let member = self.rebalanced(at, parts, *generation, false);
+                self.plot.closed(member, at.t, Some(parts), SpanEnd::Lost);
             }
             Event::Processed { p, o, id } => self.processed(at, *p, *o, *id),
             Event::Committed { p, o, err: None } => {
@@ -67,8 +82,12 @@ impl Checker {
             Event::FaultStart { id, kind, target } => {
                 self.totals.faults += 1;
                 self.causes.fault(at.pos, *id, kind, target);
+                self.plot.fault_start(at.t, *id, kind, target);
             }
+            Event::FaultEnd { id, err } => self.plot.fault_end(at.t, *id, err),
+            Event::Phase { name } => self.plot.phase(at.t, name),
             Event::DrainTimeout { group: name } => {
+                self.plot.drain_timeout(at.t, name);
                 let group = self.groups.id(name);
                 let group = self.groups.get(group);
                 if group.drained {
@@ -88,17 +107,17 @@ impl Checker {
             Event::Started { role: Role::Producer, .. }
             | Event::Finished
             | Event::FetchPaused { .. }
-            | Event::FetchResumed { .. }
-            | Event::Phase { .. }
-            | Event::FaultEnd { .. } => {}
+            | Event::FetchResumed { .. } => {}
         }
     }
 
-    fn started(&mut self, src: &str, group: Option<&str>) {
+    fn started(&mut self, src: &str, group: Option<&str>) -> Sym {
         let member = self.names.intern(src);
         let group = self.groups.id(group.unwrap_or(src));
         self.members.start(member, group);
         self.groups.join(group, member);
+        self.plot.joined(member, group);
+        member
     }
 
     /// The member behind `src` and its group. A consumer that never said
@@ -114,7 +133,7 @@ impl Checker {
         }
     }
 
-    fn rebalanced(&mut self, at: At, parts: &[Partition], generation: i32, assigned: bool) {
+    fn rebalanced(&mut self, at: At, parts: &[Partition], generation: i32, assigned: bool) -> Sym {
         let (member, group) = self.member(at.src);
         if assigned {
             self.members.assigned(member, parts);
@@ -123,10 +142,12 @@ impl Checker {
         }
         self.groups.get(group).rebalance = Some(Rebalance { generation, pos: at.pos });
         self.generations.insert((group, generation));
+        member
     }
 
     fn processed(&mut self, at: At, p: Partition, o: Offset, id: RecordId) {
         self.totals.processed += 1;
+        self.plot.processed(at.t);
         let (member, group_id) = self.member(at.src);
         let step = self.members.processed(member, p, o);
         let group = self.groups.get(group_id);
@@ -134,6 +155,7 @@ impl Checker {
         let record = RecordRef { p, o, id: Some(id) };
         if group.parts.get_mut(i64::from(p)).processed(at.pos, member, o, id) {
             group.redelivered += 1;
+            self.plot.redelivered(at.t);
             let blame = self.causes.blame(group.rebalance);
             let causes = &self.causes;
             self.tally.add(Class::Redelivery, 1, at.pos, || {
@@ -142,6 +164,7 @@ impl Checker {
             });
         } else {
             group.unique += 1;
+            self.plot.unique(group_id, at.t);
         }
         match step {
             Step::InOrder => {}

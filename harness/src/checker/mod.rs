@@ -6,7 +6,8 @@
 //! What needs the audit, which comes last, is judged at the end in one more
 //! pass over that state. Time is linear in the ledger; memory is linear in
 //! the records it names, not in its entries, so a ledger can be checked
-//! while it is read.
+//! while it is read. The same pass gathers the run's [`Timeline`], what
+//! timeline.html draws, so that the page counts what the verdict counts.
 
 mod causes;
 mod finish;
@@ -22,9 +23,11 @@ mod pos;
 mod slots;
 mod sweep;
 mod tally;
+pub mod timeline;
 mod verdict;
 mod writes;
 
+pub use timeline::Timeline;
 pub use verdict::{Cause, Class, Finding, GroupSummary, RecordRef, Totals, Verdict};
 
 use std::collections::HashSet;
@@ -70,4 +73,5 @@ pub struct Checker {
     seeks: tally::Firsts<marks::SeekMark>,
     copies: tally::Firsts<marks::ExtraCopy>,
     generations: HashSet<(groups::GroupId, i32)>,
+    plot: timeline::Plot,
 }

@@ -1,126 +1,68 @@
 //! timeline.html: one self-contained page per run that shows on one time axis
 //! what happened (faults, group membership, throughput, lag, anomalies).
 //!
-//! Everything that grows with the ledger is reduced here, in one pass: counts
-//! go into at most [`MAX_BUCKETS`] time buckets and drawn shapes are capped at
-//! [`MAX_SHAPES`], so the page stays small whatever the ledger size. The page
-//! embeds that data as JSON and a small script draws it as SVG.
+//! The checker already reduced the ledger to the verdict's
+//! [`Timeline`](crate::checker::Timeline): bounded series and shapes that
+//! count what the verdict counts, so the page stays small whatever the
+//! ledger size. The page embeds that data as JSON and a small script draws
+//! it as SVG.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io;
 
 use serde::Serialize;
 
+use crate::checker::timeline::{Exit, Fault, Phase, Span};
 use crate::checker::Class;
-use crate::ledger::{self, Entry, Event, Offset, Partition, Role};
 
 use crate::judge::{Check, Outcome, Status};
 
 /// File name of the page inside a run folder.
 pub const FILE_NAME: &str = "timeline.html";
 
-/// Most time buckets a series holds; the bucket width doubles to stay below.
-const MAX_BUCKETS: u64 = 400;
-/// Width of a bucket while the run is short enough.
-const FIRST_WIDTH_MS: u64 = 100;
-/// Most fault bands, assignment bars, starts, exits and timeouts kept.
-const MAX_SHAPES: usize = 5000;
-
-/// Writes timeline.html from the run folder's ledger.
+/// Writes timeline.html into the run folder.
 pub fn write(outcome: &Outcome) -> io::Result<()> {
-    let path = outcome.run.dir.join(ledger::FILE_NAME);
-    let mut error = None;
-    let entries = ledger::read(&path).map_err(io::Error::other)?.map_while(|e| e.map_err(|e| error = Some(e)).ok());
-    let page = render(outcome, entries);
-    match error {
-        Some(e) => Err(io::Error::other(e)),
-        None => std::fs::write(outcome.run.dir.join(FILE_NAME), page),
-    }
+    std::fs::write(outcome.run.dir.join(FILE_NAME), render(outcome))
 }
 
-/// The whole page for a run and its ledger (in ledger order).
-pub fn render(outcome: &Outcome, entries: impl IntoIterator<Item = Entry>) -> String {
-    let mut builder = Builder::default();
-    for entry in entries {
-        builder.push(&entry);
-    }
-    let data = builder.finish(outcome);
-    page(outcome, &data)
+/// The whole page for a run.
+pub fn render(outcome: &Outcome) -> String {
+    page(outcome, &data(outcome))
 }
 
 // ---- the data the page draws ---------------------------------------------
 
+/// The JSON the page script reads: the timeline with short group names, and
+/// the findings as marks.
 #[derive(Debug, Serialize)]
-struct Data {
-    /// Time (ms) of the last entry: the right end of the axis.
+struct Data<'a> {
     end: u64,
-    /// Bucket width (ms) of the series below.
     width: u64,
-    phases: Vec<Phase>,
-    faults: Vec<Fault>,
-    members: Vec<Member>,
-    /// Per bucket: records acked, records processed, records processed again.
-    acked: Vec<u64>,
-    processed: Vec<u64>,
-    redelivered: Vec<u64>,
-    lag: Vec<Lag>,
+    phases: &'a [Phase],
+    faults: &'a [Fault],
+    members: Vec<Member<'a>>,
+    acked: &'a [u64],
+    processed: &'a [u64],
+    redelivered: &'a [u64],
+    lag: Vec<Lag<'a>>,
     findings: Vec<Mark>,
-    /// Shapes left out to keep the page small.
     clipped: u64,
 }
 
+/// A member as drawn: with its group's short name.
 #[derive(Debug, Serialize)]
-struct Phase {
-    t: u64,
-    name: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Fault {
-    id: u32,
-    kind: String,
-    target: String,
-    t0: u64,
-    t1: u64,
-    ended: bool,
-    err: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Member {
-    name: String,
+struct Member<'a> {
+    name: &'a str,
     group: String,
-    starts: Vec<u64>,
-    spans: Vec<Span>,
-    exits: Vec<Exit>,
-    /// Assigned partitions not yet revoked: when and in which generation.
-    #[serde(skip)]
-    open: BTreeMap<Partition, (u64, i32)>,
-}
-
-/// Partitions a member held together, from one assignment to one end.
-#[derive(Debug, Serialize)]
-struct Span {
-    t0: u64,
-    t1: u64,
-    gen: i32,
-    parts: Vec<Partition>,
-    /// revoked, lost, exited, or open (held at the end of the ledger).
-    end: &'static str,
+    starts: &'a [u64],
+    spans: &'a [Span],
+    exits: &'a [Exit],
 }
 
 #[derive(Debug, Serialize)]
-struct Exit {
-    t: u64,
-    crash: bool,
-    how: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Lag {
+struct Lag<'a> {
     group: String,
-    values: Vec<u64>,
+    values: &'a [u64],
 }
 
 /// A finding at its time.
@@ -132,272 +74,33 @@ struct Mark {
     detail: String,
 }
 
-// ---- one pass over the ledger ---------------------------------------------
-
-/// Counts per time bucket for several series at once.
-#[derive(Debug)]
-struct Bins {
-    width: u64,
-    series: Vec<Vec<u64>>,
-}
-
-const ACKED: usize = 0;
-const PROCESSED: usize = 1;
-const REDELIVERED: usize = 2;
-/// Series of group `g`'s first-time processed records: `UNIQUE + g`.
-const UNIQUE: usize = 3;
-
-impl Default for Bins {
-    fn default() -> Self {
-        Bins { width: FIRST_WIDTH_MS, series: Vec::new() }
+/// The verdict's timeline and findings, as the page script reads them.
+fn data(outcome: &Outcome) -> Data<'_> {
+    let tl = &outcome.verdict.timeline;
+    let short = |g: &str| short_group(g, &outcome.run.run_id);
+    let members = (tl.members.iter())
+        .map(|m| Member { name: &m.name, group: short(&m.group), starts: &m.starts, spans: &m.spans, exits: &m.exits })
+        .collect();
+    let lag = tl.lag.iter().map(|l| Lag { group: short(&l.group), values: &l.values }).collect();
+    let timeouts = tl.drain_timeouts.iter().map(|d| Mark {
+        t: d.t,
+        class: "drain-timeout".into(),
+        violation: true,
+        detail: format!("group {} did not process up to the high watermark in time", d.group),
+    });
+    Data {
+        end: tl.end,
+        width: tl.width,
+        phases: &tl.phases,
+        faults: &tl.faults,
+        members,
+        acked: &tl.acked,
+        processed: &tl.processed,
+        redelivered: &tl.redelivered,
+        lag,
+        findings: findings(outcome).chain(timeouts).collect(),
+        clipped: tl.clipped,
     }
-}
-
-impl Bins {
-    fn add(&mut self, series: usize, t: u64) {
-        let i = self.index(t);
-        if self.series.len() <= series {
-            self.series.resize_with(series + 1, Vec::new);
-        }
-        let row = &mut self.series[series];
-        if row.len() <= i {
-            row.resize(i + 1, 0);
-        }
-        row[i] += 1;
-    }
-
-    /// The bucket of `t`, widening buckets until it fits.
-    fn index(&mut self, t: u64) -> usize {
-        while t / self.width >= MAX_BUCKETS {
-            self.width *= 2;
-            for row in &mut self.series {
-                *row = row.chunks(2).map(|pair| pair.iter().sum()).collect();
-            }
-        }
-        (t / self.width) as usize
-    }
-
-    /// Series `s` over `len` buckets.
-    fn row(&self, s: usize, len: usize) -> Vec<u64> {
-        let mut row = self.series.get(s).cloned().unwrap_or_default();
-        row.resize(len, 0);
-        row
-    }
-}
-
-#[derive(Debug, Default)]
-struct Builder {
-    end: u64,
-    bins: Bins,
-    /// Group names in order of appearance; the index is the group's number.
-    groups: Vec<String>,
-    /// Consumer worker name → its group's number.
-    group_of: HashMap<String, usize>,
-    /// (group, partition, offset) processed at least once.
-    seen: HashSet<(usize, Partition, Offset)>,
-    members: Vec<Member>,
-    faults: Vec<Fault>,
-    /// Fault id → its index in `faults`, until it ends.
-    open_faults: HashMap<u32, usize>,
-    phases: Vec<Phase>,
-    timeouts: Vec<Mark>,
-    shapes: usize,
-    clipped: u64,
-}
-
-impl Builder {
-    fn push(&mut self, e: &Entry) {
-        self.end = self.end.max(e.t);
-        match &e.ev {
-            Event::Started { role: Role::Consumer, group } => self.started(e, group.as_deref().unwrap_or("?")),
-            Event::Acked { .. } => self.bins.add(ACKED, e.t),
-            Event::Processed { p, o, .. } => self.processed(e, *p, *o),
-            Event::Assigned { parts, generation } => {
-                if let Some(m) = self.member(&e.src) {
-                    for p in parts {
-                        m.open.entry(*p).or_insert((e.t, *generation));
-                    }
-                }
-            }
-            Event::Revoked { parts, .. } => self.close(e, Some(parts), "revoked"),
-            Event::Lost { parts, .. } => self.close(e, Some(parts), "lost"),
-            Event::Exited { code, signal } => self.exited(e, *code, *signal),
-            Event::FaultStart { id, kind, target } => self.fault_start(e.t, *id, kind, target),
-            Event::FaultEnd { id, err } => self.fault_end(e.t, *id, err),
-            Event::Phase { name } => self.phases.push(Phase { t: e.t, name: name.clone() }),
-            Event::DrainTimeout { group } => self.drain_timeout(e.t, group),
-            _ => {}
-        }
-    }
-
-    /// Whether one more shape fits on the page; counts the ones that do not.
-    fn keep(&mut self) -> bool {
-        if self.shapes < MAX_SHAPES {
-            self.shapes += 1;
-            true
-        } else {
-            self.clipped += 1;
-            false
-        }
-    }
-
-    fn member(&mut self, src: &str) -> Option<&mut Member> {
-        self.members.iter_mut().find(|m| m.name == src)
-    }
-
-    fn started(&mut self, e: &Entry, group: &str) {
-        let g = match self.groups.iter().position(|name| name == group) {
-            Some(g) => g,
-            None => {
-                self.groups.push(group.to_string());
-                self.groups.len() - 1
-            }
-        };
-        self.group_of.insert(e.src.clone(), g);
-        if self.member(&e.src).is_none() {
-            if !self.keep() {
-                return;
-            }
-            self.members.push(Member {
-                name: e.src.clone(),
-                group: group.to_string(),
-                starts: Vec::new(),
-                spans: Vec::new(),
-                exits: Vec::new(),
-                open: BTreeMap::new(),
-            });
-        }
-        if self.keep() {
-            self.member(&e.src).expect("added above").starts.push(e.t);
-        }
-    }
-
-    fn processed(&mut self, e: &Entry, p: Partition, o: Offset) {
-        self.bins.add(PROCESSED, e.t);
-        let Some(&g) = self.group_of.get(&e.src) else { return };
-        if self.seen.insert((g, p, o)) {
-            self.bins.add(UNIQUE + g, e.t);
-        } else {
-            self.bins.add(REDELIVERED, e.t);
-        }
-    }
-
-    /// Ends the member's hold on `parts` (all of them when `None`).
-    fn close(&mut self, e: &Entry, parts: Option<&[Partition]>, end: &'static str) {
-        let Some(i) = self.members.iter().position(|m| m.name == e.src) else { return };
-        for span in self.members[i].close(e.t, parts, end) {
-            if self.keep() {
-                self.members[i].spans.push(span);
-            }
-        }
-    }
-
-    fn exited(&mut self, e: &Entry, code: Option<i32>, signal: Option<i32>) {
-        self.close(e, None, "exited");
-        if self.member(&e.src).is_none() || !self.keep() {
-            return;
-        }
-        let how = match (signal, code) {
-            (Some(s), _) => format!("killed by signal {s}"),
-            (None, Some(c)) => format!("exit code {c}"),
-            (None, None) => "exited".into(),
-        };
-        let exit = Exit { t: e.t, crash: signal.is_some(), how };
-        self.member(&e.src).expect("checked above").exits.push(exit);
-    }
-
-    fn drain_timeout(&mut self, t: u64, group: &str) {
-        if self.keep() {
-            let detail = format!("group {group} did not process up to the high watermark in time");
-            self.timeouts.push(Mark { t, class: "drain-timeout".into(), violation: true, detail });
-        }
-    }
-
-    fn fault_start(&mut self, t: u64, id: u32, kind: &str, target: &str) {
-        if !self.keep() {
-            return;
-        }
-        self.open_faults.insert(id, self.faults.len());
-        let fault = Fault { id, kind: kind.into(), target: target.into(), t0: t, t1: t, ended: false, err: None };
-        self.faults.push(fault);
-    }
-
-    fn fault_end(&mut self, t: u64, id: u32, err: &Option<String>) {
-        if let Some(i) = self.open_faults.remove(&id) {
-            let f = &mut self.faults[i];
-            (f.t1, f.ended, f.err) = (t, true, err.clone());
-        }
-    }
-
-    fn finish(mut self, outcome: &Outcome) -> Data {
-        let end = self.end;
-        for i in 0..self.members.len() {
-            for span in self.members[i].close(end, None, "open") {
-                if self.keep() {
-                    self.members[i].spans.push(span);
-                }
-            }
-        }
-        for &i in self.open_faults.values() {
-            self.faults[i].t1 = end;
-        }
-        let len = self.bins.index(end) + 1;
-        let short = |g: &str| short_group(g, &outcome.run.run_id);
-        for m in &mut self.members {
-            m.group = short(&m.group);
-        }
-        let acked = self.bins.row(ACKED, len);
-        let lag = (self.groups.iter().enumerate())
-            .map(|(g, name)| Lag { group: short(name), values: lag(&acked, &self.bins.row(UNIQUE + g, len)) })
-            .collect();
-        let mut findings = findings(outcome);
-        findings.extend(self.timeouts);
-        Data {
-            end,
-            width: self.bins.width,
-            phases: self.phases,
-            faults: self.faults,
-            members: self.members,
-            processed: self.bins.row(PROCESSED, len),
-            redelivered: self.bins.row(REDELIVERED, len),
-            acked,
-            lag,
-            findings,
-            clipped: self.clipped,
-        }
-    }
-}
-
-impl Member {
-    /// Ends the hold on `parts` (all when `None`) at `t`; partitions assigned
-    /// together make one span.
-    fn close(&mut self, t: u64, parts: Option<&[Partition]>, end: &'static str) -> Vec<Span> {
-        let parts: Vec<Partition> = match parts {
-            Some(parts) => parts.to_vec(),
-            None => self.open.keys().copied().collect(),
-        };
-        let mut spans: BTreeMap<(u64, i32), Vec<Partition>> = BTreeMap::new();
-        for p in parts {
-            if let Some(start) = self.open.remove(&p) {
-                spans.entry(start).or_default().push(p);
-            }
-        }
-        spans.into_iter().map(|((t0, gen), parts)| Span { t0, t1: t, gen, parts, end }).collect()
-    }
-}
-
-/// Records acked so far less the group's distinct records processed so far,
-/// per bucket (never below 0: a record can be processed before its ack lands).
-fn lag(acked: &[u64], unique: &[u64]) -> Vec<u64> {
-    let (mut a, mut u) = (0u64, 0u64);
-    acked
-        .iter()
-        .zip(unique)
-        .map(|(x, y)| {
-            (a, u) = (a + x, u + y);
-            a.saturating_sub(u)
-        })
-        .collect()
 }
 
 /// `g0` for the default group name `faultline-<run id>-g0`.
@@ -408,18 +111,15 @@ fn short_group(name: &str, run_id: &str) -> String {
 
 /// The verdict's findings at their time. Redeliveries are left out: the page
 /// shows all of them as a density instead of the first ten.
-fn findings(outcome: &Outcome) -> Vec<Mark> {
+fn findings(outcome: &Outcome) -> impl Iterator<Item = Mark> + '_ {
     let v = &outcome.verdict;
     let listed = v.findings.iter().filter(|(class, _)| **class != Class::Redelivery).flat_map(|(_, list)| list);
-    listed
-        .chain(&v.seek_findings)
-        .map(|f| Mark {
-            t: f.t,
-            class: f.class.name().into(),
-            violation: f.class.is_violation(),
-            detail: f.detail.clone(),
-        })
-        .collect()
+    listed.chain(&v.seek_findings).map(|f| Mark {
+        t: f.t,
+        class: f.class.name().into(),
+        violation: f.class.is_violation(),
+        detail: f.detail.clone(),
+    })
 }
 
 // ---- the page --------------------------------------------------------------
@@ -803,15 +503,15 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::checker;
-    use crate::ledger::RecordId;
+    use crate::checker::{self, timeline::MAX_BUCKETS};
+    use crate::ledger::{Entry, Event, RecordId, Role};
     use crate::runner::RunRecord;
 
     fn entry(t: u64, src: &str, ev: Event) -> Entry {
         Entry { t, src: src.into(), ev }
     }
 
-    fn outcome(entries: &[Entry]) -> Outcome {
+    fn outcome(entries: impl IntoIterator<Item = Entry>) -> Outcome {
         let run = RunRecord {
             run_id: "r1".into(),
             dir: PathBuf::new(),
@@ -819,8 +519,7 @@ mod tests {
             elapsed: Duration::from_secs(2),
             drain: Duration::ZERO,
         };
-        let verdict = checker::check(entries.iter().cloned());
-        Outcome::new("synthetic", "a few events", &Default::default(), run, verdict)
+        Outcome::new("synthetic", "a few events", &Default::default(), run, checker::check(entries))
     }
 
     /// The JSON block of a page, parsed.
@@ -828,6 +527,10 @@ mod tests {
         let start = page.find("id=\"data\">").expect("data block") + "id=\"data\">".len();
         let len = page[start..].find("</script>").expect("end of data block");
         serde_json::from_str(&page[start..start + len]).expect("data is JSON")
+    }
+
+    fn sum(series: &Value) -> u64 {
+        series.as_array().expect("a series").iter().filter_map(Value::as_u64).sum()
     }
 
     fn ledger(target: &str) -> Vec<Entry> {
@@ -849,25 +552,30 @@ mod tests {
 
     #[test]
     fn the_page_holds_the_fault_band_the_membership_and_one_redelivery() {
-        let entries = ledger("g0-m0");
-        let d = data(&render(&outcome(&entries), entries.clone()));
+        let o = outcome(ledger("g0-m0"));
+        let d = data(&render(&o));
+        assert_eq!(d["phases"][0]["name"], "workload");
         assert_eq!(d["faults"][0]["kind"], "crash-consumer");
         assert_eq!((d["faults"][0]["t0"].as_u64(), d["faults"][0]["t1"].as_u64()), (Some(500), Some(900)));
         let m = &d["members"][0];
         assert_eq!(m["group"], "g0");
-        assert_eq!(m["spans"][0]["end"], "exited");
-        assert_eq!(m["spans"][1]["end"], "open");
+        assert_eq!(m["starts"], serde_json::json!([10, 1000]));
+        assert_eq!(m["spans"][0], serde_json::json!({"t0": 20, "t1": 600, "gen": 1, "parts": [0, 1], "end": "exited"}));
+        assert_eq!(
+            m["spans"][1],
+            serde_json::json!({"t0": 1010, "t1": 1200, "gen": 2, "parts": [0, 1], "end": "open"})
+        );
         assert_eq!(m["exits"][0]["crash"], true);
-        let redelivered: u64 = d["redelivered"].as_array().unwrap().iter().filter_map(Value::as_u64).sum();
-        assert_eq!(redelivered, 1);
+        assert_eq!(sum(&d["redelivered"]), 1);
+        assert_eq!(sum(&d["redelivered"]), o.verdict.counts[&Class::Redelivery]);
+        assert_eq!(d["lag"][0]["group"], "g0");
         assert_eq!(d["lag"][0]["values"][0], 0);
     }
 
     #[test]
     fn script_in_a_name_cannot_close_the_data_block() {
         let target = "</script><script>alert(1)</script><!--";
-        let entries = ledger(target);
-        let page = render(&outcome(&entries), entries.clone());
+        let page = render(&outcome(ledger(target)));
         assert_eq!(page.matches("</script>").count(), 3, "onerror, data and drawing blocks only");
         assert!(!page.contains("<!--"));
         assert_eq!(data(&page)["faults"][0]["target"], target);
@@ -877,9 +585,38 @@ mod tests {
     fn an_unended_fault_runs_to_the_end() {
         let mut entries = ledger("broker-1");
         entries.retain(|e| !matches!(e.ev, Event::FaultEnd { .. }));
-        let d = data(&render(&outcome(&entries), entries.clone()));
+        let d = data(&render(&outcome(entries)));
         assert_eq!(d["faults"][0]["t1"], 1200);
         assert_eq!(d["faults"][0]["ended"], false);
+    }
+
+    /// The page counts what the verdict counts, even for a consumer that
+    /// never said it started.
+    #[test]
+    fn redeliveries_of_a_consumer_without_a_start_are_drawn() {
+        let id = RecordId { producer: 0, seq: 0 };
+        let entries = [
+            entry(10, "stray", Event::Processed { p: 0, o: 0, id }),
+            entry(20, "stray", Event::Processed { p: 0, o: 0, id }),
+        ];
+        let o = outcome(entries);
+        let d = data(&render(&o));
+        assert_eq!(o.verdict.counts[&Class::Redelivery], 1);
+        assert_eq!(sum(&d["redelivered"]), 1);
+        assert_eq!(d["lag"][0]["group"], "stray");
+    }
+
+    #[test]
+    fn a_drain_timeout_is_a_violation_mark() {
+        let mut entries = ledger("broker-1");
+        entries.push(entry(1300, "runner", Event::DrainTimeout { group: "faultline-r1-g0".into() }));
+        let d = data(&render(&outcome(entries)));
+        let findings = d["findings"].as_array().expect("findings");
+        let mark = findings.iter().find(|f| f["class"] == "drain-timeout").expect("a drain-timeout mark");
+        assert_eq!((mark["t"].as_u64(), mark["class"].as_str()), (Some(1300), Some("drain-timeout")));
+        assert_eq!(mark["violation"], true);
+        assert!(mark["detail"].as_str().unwrap_or_default().contains("faultline-r1-g0"), "{mark}");
+        assert_eq!(d["end"], 1300);
     }
 
     #[test]
@@ -893,9 +630,13 @@ mod tests {
             };
             entry(i * 25, "c", ev)
         });
-        let page = render(&outcome(&[]), std::iter::once(start).chain(events));
+        let o = outcome(std::iter::once(start).chain(events));
+        let page = render(&o);
         assert!(page.len() < 200_000, "{} bytes", page.len());
         let d = data(&page);
         assert!(d["processed"].as_array().unwrap().len() <= MAX_BUCKETS as usize);
+        assert_eq!(sum(&d["processed"]), 200_000);
+        assert_eq!(sum(&d["redelivered"]), o.verdict.counts[&Class::Redelivery]);
+        assert_eq!(sum(&d["redelivered"]), 200_000 - 500);
     }
 }

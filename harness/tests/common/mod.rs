@@ -136,7 +136,28 @@ fn read_run(dir: &Path, code: i32) -> Run {
         .lines()
         .map(|l| serde_json::from_str(l).expect("ledger line"))
         .collect();
+    if !verdict.is_null() {
+        assert_timeline_agrees(dir, &verdict);
+    }
     Run { dir: dir.to_owned(), code, verdict, ledger, _reports: None }
+}
+
+/// The data block of a run's timeline.html, parsed.
+pub fn timeline_data(dir: &Path) -> Value {
+    let page = std::fs::read_to_string(dir.join("timeline.html")).expect("timeline.html");
+    let start = page.find("id=\"data\">").expect("data block") + "id=\"data\">".len();
+    let len = page[start..].find("</script>").expect("end of data block");
+    serde_json::from_str(&page[start..start + len]).expect("data is JSON")
+}
+
+/// The timeline draws the verdict's own counts: its redelivered, processed
+/// and acked bars add up to what verdict.json says.
+fn assert_timeline_agrees(dir: &Path, v: &Value) {
+    let d = timeline_data(dir);
+    let sum = |series: &str| d[series].as_array().expect("series").iter().filter_map(Value::as_u64).sum::<u64>();
+    assert_eq!(sum("redelivered"), count(v, "redelivery"), "{}: timeline vs verdict redeliveries", dir.display());
+    assert_eq!(sum("processed"), totals(v, "processed"), "{}", dir.display());
+    assert_eq!(sum("acked"), totals(v, "acked"), "{}", dir.display());
 }
 
 /// The scenario files of one folder, sorted.
