@@ -68,3 +68,39 @@ fn case((scenario, r): &Row<'_>) -> TestCase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::check;
+    use crate::judge::Outcome;
+    use crate::runner::RunRecord;
+
+    fn outcome(expect: &[(&str, &str)]) -> Outcome {
+        let run = RunRecord {
+            run_id: "r".into(),
+            dir: "r".into(),
+            cluster: "mock".into(),
+            elapsed: Default::default(),
+            drain: Default::default(),
+        };
+        let expect = expect.iter().map(|(k, e)| (k.parse().unwrap(), e.parse().unwrap())).collect();
+        // No audit read in an empty ledger: loss is unknown.
+        Outcome::new("s", "", &expect, run, check(std::iter::empty()))
+    }
+
+    #[test]
+    fn a_run_that_cannot_be_judged_is_an_error_that_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junit.xml");
+        let unknown = outcome(&[("lost", "0")]);
+        let known = outcome(&[("lost", "any"), ("phantom", "any")]);
+        assert_eq!(known.status, Status::Pass, "`any` holds on an unknown count");
+        write(&path, &[("s", Ok(&unknown)), ("t", Ok(&known)), ("u", Err("the cluster did not start"))]).unwrap();
+        let xml = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(xml.matches("<error").count(), 2, "{xml}");
+        assert!(xml.contains("cannot judge: no audit read in the ledger"), "{xml}");
+        assert!(xml.contains("the cluster did not start"), "{xml}");
+        assert!(!xml.contains("<failure"), "{xml}");
+    }
+}
