@@ -9,6 +9,7 @@
 #      Java 17) if that image is missing
 #   4. build faultline/kafka:<version> from Maven Central jars if its inputs
 #      changed (their hash is kept in the image label faultline.inputs)
+#   5. build the worker adapters (clients/setup.sh: Go, from the module proxy)
 #
 # No container registry is reachable here, so nothing is pulled: the only
 # network hosts used are the machine's own apt mirror and Maven Central.
@@ -322,6 +323,11 @@ build_kafka() {
     DID="built $KAFKA_IMAGE ($(docker image inspect -f '{{.Size}}' "$KAFKA_IMAGE" | awk '{ printf "%d MB", $1 / 1e6 }'))"
 }
 
+build_adapters() {
+    bash "$HERE/../clients/setup.sh"
+    DID="built clients/*/faultline-*"
+}
+
 OLD_BASE_ID=""
 run_step "base image" build_base
 run_step "kafka image" build_kafka
@@ -332,4 +338,6 @@ if [[ -n $OLD_BASE_ID ]] && image_exists "$OLD_BASE_ID"; then
     docker rmi "$OLD_BASE_ID" >/dev/null 2>&1 || log "kept old base image ${OLD_BASE_ID:7:12} (in use)"
 fi
 
+# The worker adapters (Go) that tests and scenarios with `client = ...` run.
+run_step "adapters" build_adapters
 log "ready: $BASE_IMAGE, $KAFKA_IMAGE (docker client: $DOCKER, $("$DOCKER" version -f 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'))"

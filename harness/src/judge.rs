@@ -149,6 +149,10 @@ fn missing_ground_truth(v: &Verdict) -> Vec<String> {
     if !v.audited {
         why.push("no audit read in the ledger (the run ended before its final read): lost-write, lost-delivery, phantom and duplicate-write are unknown".to_string());
     }
+    let broken = value(Key::Class(Class::ProtocolViolation), v);
+    if broken > 0 {
+        why.push(format!("{broken} protocol violation(s) by the workers: what they reported cannot be trusted"));
+    }
     for group in &v.drain_timeouts {
         why.push(format!("group {group} did not drain within run.drain_timeout: its lost-delivery is unknown"));
     }
@@ -192,10 +196,14 @@ pub fn judge(expect: &BTreeMap<Key, Expectation>, v: &Verdict) -> Vec<Judged> {
     out
 }
 
-/// Fail if anything was violated, else cannot-judge if anything was
-/// unknown, else pass.
+/// Cannot-judge if a worker broke the protocol (nothing it reported can be
+/// trusted, not even a violation), else fail if anything was violated, else
+/// cannot-judge if anything was unknown, else pass.
 pub fn status(judged: &[Judged]) -> Status {
-    if judged.iter().any(|j| j.check == Check::Violated) {
+    let broken = |j: &&Judged| j.key == Key::Class(Class::ProtocolViolation) && !j.stated;
+    if judged.iter().filter(broken).any(|j| j.check == Check::Violated) {
+        Status::CannotJudge
+    } else if judged.iter().any(|j| j.check == Check::Violated) {
         Status::Fail
     } else if judged.iter().any(|j| j.check == Check::Unjudged) {
         Status::CannotJudge
@@ -309,6 +317,15 @@ mod tests {
         assert_eq!(status(&judged), Status::CannotJudge);
         // A scenario that expects the timeout judges it like any count.
         let judged = judge(&expect(&[("drain-timeouts", "1"), ("lost", "any")]), &v);
+        assert_eq!(status(&judged), Status::Pass);
+    }
+
+    #[test]
+    fn a_worker_that_breaks_the_protocol_leaves_the_run_unjudged() {
+        let v = verdict(&[(Class::ProtocolViolation, 1), (Class::PrematureCommit, 3)], true, &[]);
+        assert_eq!(status(&judge(&BTreeMap::new(), &v)), Status::CannotJudge);
+        // A scenario that expects the violation (a worker check) judges it.
+        let judged = judge(&expect(&[("protocol-violation", "> 0"), ("premature-commit", "any")]), &v);
         assert_eq!(status(&judged), Status::Pass);
     }
 

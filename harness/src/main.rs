@@ -59,8 +59,22 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Print the JSON Schema of scenario files, for editors.
-    Schema,
+    /// Put a worker program through a short scenario on the embedded mock
+    /// and list every protocol violation (exit 0 none, 1 some, 2 could not run).
+    WorkerCheck {
+        /// Where the check's run folder is written.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// The program and its arguments, after `--`.
+        #[arg(required = true, last = true)]
+        command: Vec<String>,
+    },
+    /// Print the JSON Schema of scenario files, for editors (`--worker`: of
+    /// the worker protocol, docs/worker-protocol.md).
+    Schema {
+        #[arg(long)]
+        worker: bool,
+    },
     /// Remove containers and networks left by runs whose harness is gone
     /// (after a crash or SIGKILL of faultline). Every run does this at start.
     Cleanup,
@@ -89,7 +103,8 @@ fn main() -> ExitCode {
             run(&files, reports, !no_progress, &junit, backend)
         }
         Cmd::Cleanup => cleanup(),
-        Cmd::Schema => schema(),
+        Cmd::Schema { worker } => schema(worker),
+        Cmd::WorkerCheck { reports, command } => worker_check(&command, &reports),
     };
     ExitCode::from(code)
 }
@@ -140,9 +155,27 @@ fn check(dir: &std::path::Path, json: bool) -> u8 {
     }
 }
 
-fn schema() -> u8 {
-    println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).unwrap_or_default());
+fn schema(worker: bool) -> u8 {
+    let schema = if worker { faultline::workers::protocol_schema() } else { scenario::json_schema() };
+    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
     PASS
+}
+
+fn worker_check(command: &[String], reports: &std::path::Path) -> u8 {
+    match faultline::worker_check::check(command, reports) {
+        Ok(report) => {
+            print!("{}", report.render(command));
+            if report.problems.is_empty() {
+                PASS
+            } else {
+                1
+            }
+        }
+        Err(e) => {
+            print_error(e);
+            ERROR
+        }
+    }
 }
 
 fn cleanup() -> u8 {

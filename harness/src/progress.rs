@@ -28,7 +28,7 @@ struct State {
     started: HashSet<String>,
     /// The first worker that exited with an error code, or exited before it
     /// started: (name, code).
-    failed: Option<(String, i32)>,
+    failed: Option<(String, String)>,
 }
 
 /// The member that holds a partition, and how far it has got with it since
@@ -121,10 +121,18 @@ impl Progress {
                 // failed…), or one that ended before it said it started (not
                 // a worker at all). Killed workers have no code, finished
                 // ones exit 0.
-                let started = st.started.contains(&entry.src);
-                if let Some(code) = code.filter(|c| *c != 0 || !started) {
-                    st.failed.get_or_insert((entry.src.clone(), code));
+                let why = match code {
+                    Some(0) if !st.started.contains(&entry.src) => Some("exited before it said `started`".to_string()),
+                    Some(0) | None => None,
+                    Some(code) => Some(format!("exited with code {code}")),
+                };
+                if let Some(why) = why {
+                    st.failed.get_or_insert((entry.src.clone(), why));
                 }
+            }
+            Event::Unreadable { line, why } => {
+                let why = format!("wrote a line that is not an event: {line:?} ({why})");
+                self.state.lock().expect("progress").failed.get_or_insert((entry.src.clone(), why));
             }
             Event::Started { group, .. } => {
                 let mut st = self.state.lock().expect("progress");
@@ -145,8 +153,9 @@ impl Progress {
         self.processed.load(Ordering::Relaxed)
     }
 
-    /// The first worker that failed by itself, if any.
-    pub fn failed_worker(&self) -> Option<(String, i32)> {
+    /// The first worker that failed by itself or broke the protocol, and
+    /// what it did.
+    pub fn failed_worker(&self) -> Option<(String, String)> {
         self.state.lock().expect("progress").failed.clone()
     }
 
@@ -252,7 +261,13 @@ mod tests {
         feed(&progress, "m0", Event::Exited { code: Some(0), signal: None });
         assert_eq!(progress.failed_worker(), None, "a finished worker exits 0");
         feed(&progress, "m1", Event::Exited { code: Some(0), signal: None });
-        assert_eq!(progress.failed_worker(), Some(("m1".to_string(), 0)), "not a worker at all");
+        let (name, why) = progress.failed_worker().expect("not a worker at all");
+        assert_eq!((name.as_str(), why.as_str()), ("m1", "exited before it said `started`"));
+        let progress = Progress::default();
+        feed(&progress, "m2", Event::Unreadable { line: "garbage".into(), why: "expected value".into() });
+        let (name, why) = progress.failed_worker().expect("garbage breaks the protocol");
+        assert_eq!(name, "m2");
+        assert!(why.contains("\"garbage\""), "{why}");
     }
 
     #[test]

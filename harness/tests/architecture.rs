@@ -5,9 +5,20 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bottom to top, as README draws them. A module may use the ones before it.
-const LAYERS: [&str; 12] = [
-    "ledger", "checker", "scenario", "proxy", "cluster", "workers", "progress", "nemesis", "runner", "judge", "report",
+const LAYERS: [&str; 13] = [
+    "ledger",
+    "checker",
+    "scenario",
+    "proxy",
+    "cluster",
+    "workers",
+    "progress",
+    "nemesis",
+    "runner",
+    "judge",
+    "report",
     "session",
+    "worker_check",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -152,3 +152,21 @@ fn schema_describes_every_fault_kind_with_exactly_its_fields() {
     assert!(schema["properties"]["expect"]["properties"]["lost"].is_object(), "expectation keys are listed");
     assert!(schema["properties"]["fault"].is_object());
 }
+
+#[test]
+fn the_worker_protocol_schema_in_docs_is_the_one_the_types_make() {
+    let repo = common::repo();
+    let (code, out, err) = faultline(&["schema", "--worker"], &repo);
+    assert_eq!(code, 0, "{err}");
+    let file = std::fs::read_to_string(repo.join("docs/worker-protocol.schema.json")).expect("schema in docs/");
+    assert!(
+        out == file,
+        "docs/worker-protocol.schema.json is stale: `faultline schema --worker > docs/worker-protocol.schema.json`"
+    );
+    // Every event a worker writes is documented.
+    let doc = std::fs::read_to_string(repo.join("docs/worker-protocol.md")).expect("protocol doc");
+    for event in ["hello", "started", "assigned", "revoked", "lost", "processed", "committed", "fetch-paused"] {
+        assert!(doc.contains(&format!("{{\"{event}\":")), "{event} is not in docs/worker-protocol.md");
+        assert!(out.contains(&format!("\"{event}\"")), "{event} is not in the schema");
+    }
+}

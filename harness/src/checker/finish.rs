@@ -18,6 +18,7 @@ impl Checker {
             mut totals,
             audited,
             drain_timeouts,
+            clients,
             jumps,
             seeks,
             copies,
@@ -74,6 +75,7 @@ impl Checker {
             totals,
             groups,
             drain_timeouts,
+            clients,
             audited,
             timeline,
         }

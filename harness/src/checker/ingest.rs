@@ -9,7 +9,7 @@ use super::members::Step;
 use super::pos::Pos;
 use super::timeline::SpanEnd;
 use super::{Checker, Class, Finding, RecordRef};
-use crate::ledger::{Entry, Event, Offset, Partition, RecordId, Role};
+use crate::ledger::{Entry, Event, Offset, Partition, RecordId, Role, PROTOCOL_VERSION};
 
 /// The entry being read.
 #[derive(Clone, Copy)]
@@ -43,6 +43,11 @@ impl Checker {
                 self.plot.exited(member, at.t, *code, *signal);
             }
             Event::ClientError { .. } => self.totals.client_errors += 1,
+            Event::Hello { protocol, client, version } => self.hello(at, *protocol, client, version),
+            Event::Unreadable { line, why } => {
+                let line: String = line.chars().take(120).collect();
+                self.violation(at, format!("{} wrote a line that is not an event: {line:?} ({why})", at.src));
+            }
             Event::Sent { id, .. } => {
                 self.totals.sent += 1;
                 self.writes.sent(*id);
@@ -68,7 +73,7 @@ impl Checker {
             Event::Processed { p, o, id } => self.processed(at, *p, *o, *id),
             Event::Committed { p, o, err: None } => {
                 self.totals.commits_ok += 1;
-                let (_, group) = self.member(at.src);
+                let (_, group) = self.member(at);
                 self.committed(at, group, *p, *o, false);
             }
             Event::Committed { err: Some(_), .. } => self.totals.commit_errors += 1,
@@ -120,21 +125,45 @@ impl Checker {
         member
     }
 
-    /// The member behind `src` and its group. A consumer that never said
-    /// which group it is in forms a group of its own, named after it.
-    fn member(&mut self, src: &str) -> (Sym, GroupId) {
-        let member = self.names.intern(src);
+    /// The member behind `src` and its group. A consumer that reports
+    /// before `started` breaks the protocol; it forms a group of its own,
+    /// named after it, so that its reports are still counted.
+    fn member(&mut self, at: At) -> (Sym, GroupId) {
+        let member = self.names.intern(at.src);
         match self.members.group(member) {
             Some(group) => (member, group),
             None => {
-                self.started(src, None);
-                (member, self.groups.id(src))
+                self.violation(at, format!("{} reported before `started`", at.src));
+                self.started(at.src, None);
+                (member, self.groups.id(at.src))
             }
         }
     }
 
+    fn hello(&mut self, at: At, protocol: u32, client: &str, version: &str) {
+        let client = format!("{client} {version}");
+        if !self.clients.contains(&client) {
+            self.clients.push(client);
+        }
+        if protocol != PROTOCOL_VERSION {
+            let detail = format!("{} speaks worker protocol {protocol}; faultline speaks {PROTOCOL_VERSION}", at.src);
+            self.violation(at, detail);
+        }
+    }
+
+    fn violation(&mut self, at: At, detail: String) {
+        self.tally.add(Class::ProtocolViolation, 1, at.pos, || Finding {
+            class: Class::ProtocolViolation,
+            t: at.t,
+            group: None,
+            src: Some(at.src.to_owned()),
+            records: Vec::new(),
+            detail,
+        });
+    }
+
     fn rebalanced(&mut self, at: At, parts: &[Partition], generation: i32, assigned: bool) -> Sym {
-        let (member, group) = self.member(at.src);
+        let (member, group) = self.member(at);
         if assigned {
             self.members.assigned(member, parts);
         } else {
@@ -148,8 +177,11 @@ impl Checker {
     fn processed(&mut self, at: At, p: Partition, o: Offset, id: RecordId) {
         self.totals.processed += 1;
         self.plot.processed(at.t);
-        let (member, group_id) = self.member(at.src);
+        let (member, group_id) = self.member(at);
         let step = self.members.processed(member, p, o);
+        if step.is_none() {
+            self.violation(at, format!("{} processed p{p}@{o} while not assigned p{p}", at.src));
+        }
         let group = self.groups.get(group_id);
         group.processed += 1;
         let record = RecordRef { p, o, id: Some(id) };
@@ -166,7 +198,7 @@ impl Checker {
             group.unique += 1;
             self.plot.unique(group_id, at.t);
         }
-        match step {
+        match step.unwrap_or(Step::InOrder) {
             Step::InOrder => {}
             Step::Back { last } => self.tally.add(Class::Nonmonotonic, 1, at.pos, || {
                 let detail =
@@ -200,7 +232,7 @@ impl Checker {
     }
 
     fn seek(&mut self, at: At, p: Partition, from: Offset, to: Offset) {
-        let (member, group) = self.member(at.src);
+        let (member, group) = self.member(at);
         self.members.seek(member, p);
         let part = self.groups.get(group).parts.get_mut(i64::from(p));
         part.seeks.push(SeekRange { from, to, pos: at.pos });

@@ -7,8 +7,8 @@ use super::intern::Sym;
 use super::slots::{Cell, Slots};
 use crate::ledger::{Offset, Partition};
 
-/// A member's ownership of one partition, from Assigned until Revoked, Lost
-/// or Exited (or implicit, from the first record processed without one).
+/// A member's ownership of one partition, from Assigned (or a seek) until
+/// Revoked, Lost or Exited.
 #[derive(Debug, Default)]
 struct Run {
     owned: bool,
@@ -114,11 +114,11 @@ impl Members {
         }
     }
 
-    pub fn processed(&mut self, member: Sym, p: Partition, o: Offset) -> Step {
-        match self.get(member) {
-            Some(m) => m.runs.get_mut(i64::from(p)).step(o),
-            None => Step::InOrder,
-        }
+    /// `None`: the member does not hold `p` (no assignment, or revoked).
+    pub fn processed(&mut self, member: Sym, p: Partition, o: Offset) -> Option<Step> {
+        let m = self.get(member)?;
+        let run = m.runs.get_mut(i64::from(p));
+        run.owned.then(|| run.step(o))
     }
 
     fn get(&mut self, member: Sym) -> Option<&mut Member> {

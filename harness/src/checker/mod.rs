@@ -69,6 +69,7 @@ pub struct Checker {
     totals: Totals,
     audited: bool,
     drain_timeouts: Vec<String>,
+    clients: Vec<String>,
     jumps: Vec<marks::Jump>,
     seeks: tally::Firsts<marks::SeekMark>,
     copies: tally::Firsts<marks::ExtraCopy>,

@@ -23,10 +23,11 @@ pub enum Class {
     Nonmonotonic,
     Phantom,
     Overrun,
+    ProtocolViolation,
 }
 
 impl Class {
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 11] = [
         Class::LostWrite,
         Class::LostDelivery,
         Class::PrematureCommit,
@@ -37,6 +38,7 @@ impl Class {
         Class::Nonmonotonic,
         Class::Phantom,
         Class::Overrun,
+        Class::ProtocolViolation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +53,7 @@ impl Class {
             Class::Nonmonotonic => "nonmonotonic",
             Class::Phantom => "phantom",
             Class::Overrun => "overrun",
+            Class::ProtocolViolation => "protocol-violation",
         }
     }
 
@@ -63,7 +66,12 @@ impl Class {
     pub fn is_violation(self) -> bool {
         matches!(
             self,
-            Class::LostWrite | Class::LostDelivery | Class::PrematureCommit | Class::Phantom | Class::Overrun
+            Class::LostWrite
+                | Class::LostDelivery
+                | Class::PrematureCommit
+                | Class::Phantom
+                | Class::Overrun
+                | Class::ProtocolViolation
         )
     }
 
@@ -80,6 +88,7 @@ impl Class {
             Class::Nonmonotonic => "a member's position went backwards inside one assignment without a seek",
             Class::Phantom => "a processed record that the log does not hold",
             Class::Overrun => "a bounded group processed records at or past its snapshot",
+            Class::ProtocolViolation => "a worker broke the worker protocol: its reports cannot be trusted",
         }
     }
 
@@ -105,6 +114,9 @@ pub struct Verdict {
     pub groups: Vec<GroupSummary>,
     /// Groups that reported `DrainTimeout`.
     pub drain_timeouts: Vec<String>,
+    /// The client libraries the workers said they drive, with their
+    /// versions (`hello`), in order of appearance.
+    pub clients: Vec<String>,
     /// Whether the ledger holds the final audit read. Without it lost-write,
     /// duplicate-write, lost-delivery and phantom are not judged (count 0).
     pub audited: bool,

@@ -3,7 +3,11 @@
 //! `Entry`. The checker reads nothing else, so everything it needs to judge a
 //! run must be an event here.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// The worker protocol version this faultline speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Partition number.
 pub type Partition = i32;
@@ -13,8 +17,9 @@ pub type Offset = i64;
 /// Identity of a produced record: which producer wrote it, and its sequence
 /// number within that producer. It is carried in the record's value.
 /// In the ledger it is the pair `[producer, seq]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(from = "(u32, u64)", into = "(u32, u64)")]
+#[schemars(with = "(u32, u64)")]
 pub struct RecordId {
     /// Producer index (0-based, in scenario order).
     pub producer: u32,
@@ -60,18 +65,26 @@ pub struct Entry {
 }
 
 /// Which side of the workload a worker plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Producer,
     Consumer,
 }
 
-/// Everything that can happen in a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything that can happen in a run. Workers write the worker events
+/// (docs/worker-protocol.md); the runner, the nemesis and the audit the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Event {
     // ---- worker lifecycle --------------------------------------------------
+    /// A worker's first line: the protocol version it speaks and the client
+    /// library (with its version) it drives.
+    Hello {
+        protocol: u32,
+        client: String,
+        version: String,
+    },
     /// A worker is up. Consumers name their group so the checker can group
     /// members without any other knowledge of the scenario.
     Started {
@@ -92,6 +105,12 @@ pub enum Event {
     /// A client error the worker saw (connection refused, session timed out…).
     ClientError {
         msg: String,
+    },
+    /// A line of the worker's output that is not an event (written by the
+    /// runner on the worker's behalf): a protocol violation.
+    Unreadable {
+        line: String,
+        why: String,
     },
 
     // ---- producer ----------------------------------------------------------

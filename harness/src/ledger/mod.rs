@@ -5,7 +5,7 @@
 mod event;
 mod read;
 
-pub use event::{Entry, Event, Offset, Partition, RecordId, Role};
+pub use event::{Entry, Event, Offset, Partition, RecordId, Role, PROTOCOL_VERSION};
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -35,6 +35,9 @@ pub fn render(o: &Outcome, color: bool) -> String {
         t.client_errors,
         o.run.drain.as_secs_f64()
     );
+    if !v.clients.is_empty() {
+        let _ = writeln!(s, "  clients    {}", v.clients.join(", "));
+    }
     for why in &o.unjudged {
         let _ = writeln!(s, "  {}", paint("33", &format!("cannot judge: {why}")));
     }

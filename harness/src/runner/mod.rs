@@ -22,8 +22,8 @@ use crate::cluster::{self, Cluster, ClusterError};
 use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
 use crate::nemesis::{self, Healer, Targets};
 use crate::progress::Progress;
-use crate::scenario::{GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
-use crate::workers::{ConsumerWork, ProducerWork, WorkerSet, WorkerSpec};
+use crate::scenario::{Backend, Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
+use crate::workers::{ConsumerWork, ProducerWork, Program, WorkerSet, WorkerSpec};
 
 /// Why a run could not produce a ledger worth judging (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +37,8 @@ pub enum RunError {
     Topic { topic: String, source: ClusterError },
     #[error("cannot start worker {name}: {source}")]
     Spawn { name: String, source: std::io::Error },
-    #[error("worker {name} failed (exit code {code}): {last_words}\n(log: {})", log.display())]
-    Worker { name: String, code: i32, last_words: String, log: PathBuf },
+    #[error("worker {name} {why}; the end of its log ({}):\n{tail}", log.display())]
+    Worker { name: String, why: String, tail: String, log: PathBuf },
     #[error(transparent)]
     Fault(#[from] nemesis::FaultError),
     #[error("faults could not be healed at teardown: {}", .0.join("; "))]
@@ -121,7 +121,11 @@ pub async fn run(
         Some(first) => format!("{}, reused from {first}", cluster.describe()),
         None => cluster.describe(),
     };
-    let workers = WorkerSet::new(&opts.worker_exe);
+    let backend = match scenario.cluster.backend {
+        Backend::Mock => "mock",
+        Backend::Docker => "docker",
+    };
+    let workers = WorkerSet::new(&opts.worker_exe, vec![("FAULTLINE_BACKEND".into(), backend.into())]);
     let healer = Healer::new(cluster.clone());
     let run = Run {
         scenario,
@@ -252,10 +256,10 @@ impl Run<'_> {
 
     async fn worker_failure(&self) -> RunError {
         loop {
-            if let Some((name, code)) = self.progress.failed_worker() {
+            if let Some((name, why)) = self.progress.failed_worker() {
                 let log = self.dir.join("logs").join(format!("{name}.log"));
-                let last_words = last_line(&log).unwrap_or_default();
-                return RunError::Worker { name, code, last_words, log };
+                let tail = tail(&log, 10).unwrap_or_else(|| "(empty)".into());
+                return RunError::Worker { name, why, tail, log };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -277,6 +281,7 @@ impl Run<'_> {
             let delay = g.start_after.unwrap_or_default();
             let group_ix = GroupIx(gi);
             let work = self.consumer_work(group_ix, g);
+            let program = program(g);
             let (workers, dir, sink, bootstrap, topic) =
                 (self.workers.clone(), self.dir.clone(), sink.clone(), self.cluster.bootstrap(), self.topic.clone());
             let (snapshot, bounded, members, partitions, group, events, epoch) = (
@@ -309,7 +314,7 @@ impl Run<'_> {
                 }
                 for member in 0..members {
                     let id = WorkerId::Member(MemberId { group: group_ix, member });
-                    spawn_worker(&workers, id, WorkerSpec::Consumer(work.clone()), &dir, &sink)?;
+                    spawn_worker(&workers, id, &program, WorkerSpec::Consumer(work.clone()), &dir, &sink)?;
                 }
                 Ok::<(), RunError>(())
             });
@@ -330,7 +335,14 @@ impl Run<'_> {
             let (workers, dir, sink) = (self.workers.clone(), self.dir.clone(), sink.clone());
             starts.spawn(async move {
                 tokio::time::sleep_until(start + delay).await;
-                spawn_worker(&workers, WorkerId::Producer(pi), WorkerSpec::Producer(work), &dir, &sink)
+                spawn_worker(
+                    &workers,
+                    WorkerId::Producer(pi),
+                    &Program::BuiltIn,
+                    WorkerSpec::Producer(work),
+                    &dir,
+                    &sink,
+                )
             });
         }
 
@@ -373,10 +385,11 @@ impl Run<'_> {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         };
+        // The first error ends both: a worker that could not start must not
+        // leave the schedule waiting for progress that will never come.
         let both = async {
-            let (w, f) = tokio::join!(workload, schedule);
-            w?;
-            f.map_err(RunError::from)
+            tokio::try_join!(workload, async { schedule.await.map_err(RunError::from) })?;
+            Ok::<(), RunError>(())
         };
         tokio::select! {
             r = tokio::time::timeout(s.run.timeout, both) => match r {
@@ -481,10 +494,10 @@ impl Run<'_> {
             topic: self.topic.clone(),
             commit: g.commit,
             batch: g.batch,
-            processing: g.processing.unwrap_or_default(),
+            processing_ms: g.processing.unwrap_or_default().as_millis() as u64,
             protocol: g.protocol,
             snapshot: None,
-            idle_exit: g.idle_exit,
+            idle_exit_ms: g.idle_exit.map(|d| d.as_millis() as u64),
             properties: g.properties.clone(),
         }
     }
@@ -509,8 +522,9 @@ impl Run<'_> {
     /// Starts a member: a replacement under the crashed member's id, or a
     /// new member under the group's next free id.
     fn join_fn(&self, sink: UnboundedSender<(String, Event)>) -> nemesis::JoinFn {
-        let works: Vec<ConsumerWork> =
-            self.scenario.groups.iter().enumerate().map(|(i, g)| self.consumer_work(GroupIx(i), g)).collect();
+        let works: Vec<(Program, ConsumerWork)> = (self.scenario.groups.iter().enumerate())
+            .map(|(i, g)| (program(g), self.consumer_work(GroupIx(i), g)))
+            .collect();
         let members: Vec<u32> = self.scenario.groups.iter().map(|g| g.members).collect();
         let next = Arc::new(std::sync::Mutex::new(members));
         let (workers, dir) = (self.workers.clone(), self.dir.clone());
@@ -524,27 +538,42 @@ impl Run<'_> {
                     MemberId { group, member }
                 }
             };
-            let spec = WorkerSpec::Consumer(works[group.0].clone());
-            spawn_worker(&workers, WorkerId::Member(member), spec, &dir, &sink).map_err(|e| e.to_string())
+            let (program, work) = &works[group.0];
+            let spec = WorkerSpec::Consumer(work.clone());
+            spawn_worker(&workers, WorkerId::Member(member), program, spec, &dir, &sink).map_err(|e| e.to_string())
         })
     }
 }
 
-/// The last non-empty line of a log file: a failed worker's last words.
-fn last_line(path: &Path) -> Option<String> {
+/// The last `n` non-empty lines of a log file: a failed worker's last words.
+fn tail(path: &Path, n: usize) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string)
+    let mut lines: Vec<&str> = text.lines().rev().filter(|l| !l.trim().is_empty()).take(n).collect();
+    lines.reverse();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// What a group's members run.
+fn program(g: &GroupSpec) -> Program {
+    match (&g.command, g.client) {
+        (Some(argv), _) => Program::Command(argv.clone()),
+        (None, Client::Rdkafka) => Program::BuiltIn,
+        (None, client) => Program::Adapter(client),
+    }
 }
 
 fn spawn_worker(
     workers: &WorkerSet,
     id: WorkerId,
+    program: &Program,
     spec: WorkerSpec,
     dir: &Path,
     sink: &UnboundedSender<(String, Event)>,
 ) -> Result<(), RunError> {
     let name = id.to_string();
-    workers.spawn(&name, &spec, &dir.join("logs"), sink.clone()).map_err(|source| RunError::Spawn { name, source })
+    workers
+        .spawn(&name, program, &spec, &dir.join("logs"), sink.clone())
+        .map_err(|source| RunError::Spawn { name, source })
 }
 
 #[cfg(test)]

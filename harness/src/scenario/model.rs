@@ -192,6 +192,29 @@ impl CommitStrategy {
     }
 }
 
+/// The consumer implementation a group's members run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Client {
+    /// The built-in worker on librdkafka (rust-rdkafka).
+    #[default]
+    Rdkafka,
+    /// clients/franz-go: github.com/twmb/franz-go.
+    FranzGo,
+    /// clients/confluent-kafka-go: github.com/confluentinc/confluent-kafka-go.
+    ConfluentKafkaGo,
+}
+
+impl Client {
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Rdkafka => "rdkafka",
+            Client::FranzGo => "franz-go",
+            Client::ConfluentKafkaGo => "confluent-kafka-go",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupProtocol {
@@ -209,6 +232,13 @@ pub struct GroupSpec {
     pub name: Option<String>,
     #[serde(default = "one")]
     pub members: u32,
+    /// The consumer the members run.
+    #[serde(default)]
+    pub client: Client,
+    /// Instead of `client`: any program that speaks the worker protocol
+    /// (docs/worker-protocol.md), as `[program, args...]`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
     #[serde(default)]
     pub commit: CommitStrategy,
     /// Records per commit for `sync-batch` and `async`.

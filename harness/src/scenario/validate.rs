@@ -3,7 +3,7 @@
 //! place.
 
 use super::plan::{Action, Fault, GroupIx, MemberId, Trigger};
-use super::{Backend, FaultSpec, GroupProtocol, Scenario};
+use super::{Backend, Client, CommitStrategy, FaultSpec, GroupProtocol, Scenario};
 
 /// What is wrong and where (a path into the TOML document).
 pub struct Problem {
@@ -79,6 +79,31 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
             if !names.insert(name.clone()) {
                 return Err(problem(&["group", &i, "name"], format!("group `{name}` is defined twice")));
             }
+        }
+        if let Some(command) = &g.command {
+            if command.first().is_none_or(|p| p.is_empty()) {
+                return Err(problem(&["group", &i, "command"], "the command is empty")
+                    .help("write the program and its arguments: command = [\"./my-consumer\", \"--flag\"]"));
+            }
+            if g.client != Client::Rdkafka {
+                return Err(problem(&["group", &i, "command"], "give either `client` or `command`, not both"));
+            }
+        }
+        // What an adapter cannot express is refused here, not substituted.
+        if g.client == Client::FranzGo && g.protocol == GroupProtocol::Consumer && s.cluster.backend == Backend::Mock {
+            return Err(problem(
+                &["group", &i, "protocol"],
+                "franz-go's KIP-848 consumer cannot run on librdkafka's mock: its ConsumerGroupHeartbeat trips an \
+                 assertion in the mock (validate_subscription), and capped below it franz-go falls back to classic",
+            )
+            .help("use backend = \"docker\", or protocol = \"classic\""));
+        }
+        if g.client == Client::ConfluentKafkaGo && g.commit == CommitStrategy::Async {
+            return Err(problem(
+                &["group", &i, "commit"],
+                "confluent-kafka-go has no asynchronous commit (every commit call blocks until the broker answers)",
+            )
+            .help("use sync-batch, or client = \"rdkafka\" or \"franz-go\""));
         }
         if g.protocol == GroupProtocol::Consumer {
             for key in ["session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy"] {

@@ -135,7 +135,7 @@ pub fn run(work: ConsumerWork) -> KafkaResult<()> {
         Member { work: &work, consumer: &consumer, since_commit: 0, pending: BTreeMap::new(), done: BTreeSet::new() };
     let result = member.run(&commands);
     member.final_commit();
-    if result.is_ok() && (work.snapshot.is_some() || work.idle_exit.is_some()) {
+    if result.is_ok() && (work.snapshot.is_some() || work.idle_exit_ms.is_some()) {
         emit(&Event::Finished);
     }
     // Dropping the consumer closes it: revoke, final auto commit, leave.
@@ -170,7 +170,7 @@ impl Member<'_> {
                     return Ok(());
                 }
             }
-            if self.work.idle_exit.is_some_and(|idle| last_record.elapsed() >= idle) {
+            if self.work.idle_exit_ms.is_some_and(|idle| last_record.elapsed() >= Duration::from_millis(idle)) {
                 return Ok(());
             }
             let polled = self.consumer.poll(POLL);
@@ -194,8 +194,8 @@ impl Member<'_> {
                 }
             }
             let id = msg.payload().and_then(RecordId::decode).unwrap_or(RecordId { producer: u32::MAX, seq: 0 });
-            if !self.work.processing.is_zero() {
-                std::thread::sleep(self.work.processing);
+            if self.work.processing_ms > 0 {
+                std::thread::sleep(Duration::from_millis(self.work.processing_ms));
             }
             // Reported (and flushed) before the offset is stored or committed.
             emit(&Event::Processed { p, o, id });

@@ -13,26 +13,26 @@ mod producer;
 pub use process::{WorkerHandle, WorkerSet};
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::{Offset, Partition};
-use crate::scenario::{CommitStrategy, GroupProtocol};
+use crate::scenario::{Client, CommitStrategy, GroupProtocol};
 
 /// Environment variable that carries a worker's spec (JSON) to the child.
 pub const SPEC_ENV: &str = "FAULTLINE_WORKER_SPEC";
 
 /// What a worker process is asked to do.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum WorkerSpec {
     Producer(ProducerWork),
     Consumer(ConsumerWork),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProducerWork {
     pub index: u32,
     pub bootstrap: String,
@@ -45,26 +45,26 @@ pub struct ProducerWork {
     pub properties: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConsumerWork {
     pub group: String,
     pub bootstrap: String,
     pub topic: String,
     pub commit: CommitStrategy,
     pub batch: u32,
-    #[serde(with = "humantime_serde")]
-    pub processing: Duration,
+    /// Simulated processing time per record, in milliseconds.
+    pub processing_ms: u64,
     pub protocol: GroupProtocol,
     /// Bounded mode: stop once every assigned partition reaches these.
     pub snapshot: Option<Vec<(Partition, Offset)>>,
-    /// Stop once no record has arrived for this long.
-    #[serde(default, with = "humantime_serde")]
-    pub idle_exit: Option<Duration>,
+    /// Stop once no record has arrived for this long, in milliseconds.
+    #[serde(default)]
+    pub idle_exit_ms: Option<u64>,
     pub properties: BTreeMap<String, String>,
 }
 
 /// Commands from the runner to a worker.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Command {
     /// Leave cleanly: final commit, leave the group, exit.
@@ -73,6 +73,56 @@ pub enum Command {
     ResumeFetch {
         seek_to_end: bool,
     },
+}
+
+/// How a worker process is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// `faultline worker`: the built-in librdkafka worker.
+    BuiltIn,
+    /// An adapter under clients/: `faultline-<client>`.
+    Adapter(Client),
+    /// Any program that speaks the protocol: `[program, args...]`.
+    Command(Vec<String>),
+}
+
+/// An adapter's binary: in `$FAULTLINE_CLIENTS/<client>/`, in the
+/// repository's clients/<client>/ above the faultline binary (where
+/// `bash clients/setup.sh` builds it), or on the PATH.
+pub fn adapter_path(client: Client, faultline: &Path) -> std::io::Result<PathBuf> {
+    let bin = format!("faultline-{}", client.name());
+    let in_clients = |dir: &Path| Some(dir.join(client.name()).join(&bin)).filter(|p| p.is_file());
+    let found = std::env::var_os("FAULTLINE_CLIENTS")
+        .and_then(|dir| in_clients(Path::new(&dir)))
+        .or_else(|| faultline.ancestors().skip(1).find_map(|dir| in_clients(&dir.join("clients"))))
+        .or_else(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path).map(|dir| dir.join(&bin)).find(|p| p.is_file())
+        });
+    found.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{bin} is not built: run `bash clients/setup.sh` (or set FAULTLINE_CLIENTS)"),
+        )
+    })
+}
+
+/// The worker protocol's three parts, for its JSON Schema.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // only its schema is used
+struct Protocol {
+    /// `FAULTLINE_WORKER_SPEC`: what the worker is to do.
+    spec: WorkerSpec,
+    /// One line of stdin.
+    command: Command,
+    /// One line of stdout (the runner's own events are in the same type).
+    event: crate::ledger::Event,
+}
+
+/// The JSON Schema of the worker protocol (docs/worker-protocol.md), from
+/// the types faultline reads and writes it with.
+pub fn protocol_schema() -> schemars::Schema {
+    schemars::schema_for!(Protocol)
 }
 
 /// The faultline binary that runs workers (`faultline worker`): the
@@ -111,6 +161,12 @@ pub fn run_from_env() -> i32 {
         }
     };
     die_with_parent();
+    let (_, version) = rdkafka::util::get_rdkafka_version();
+    emit::emit(&crate::ledger::Event::Hello {
+        protocol: crate::ledger::PROTOCOL_VERSION,
+        client: "rdkafka".into(),
+        version: format!("{} (rust-rdkafka)", version),
+    });
     let result = match spec {
         WorkerSpec::Producer(work) => producer::run(work),
         WorkerSpec::Consumer(work) => consumer::run(work),

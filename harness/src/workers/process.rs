@@ -2,7 +2,7 @@
 //! into ledger entries, send it commands, signal it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command as Proc};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Command, WorkerSpec, SPEC_ENV};
+use super::{adapter_path, Command, Program, WorkerSpec, SPEC_ENV};
 use crate::ledger::Event;
 
 /// Where workers report to: (source name, event).
@@ -27,25 +27,27 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts `spec` as a child process: `exe worker`, `exe` being the
-    /// faultline binary. Its stderr (tracing and librdkafka logs) goes to
-    /// `log_dir/<name>.log`.
-    pub fn spawn(
-        exe: &Path,
+    /// Starts `spec` as a child process running `program` with `env`. Its
+    /// stderr (tracing and client logs) goes to `log_dir/<name>.log`.
+    fn spawn(
+        (program, args): (PathBuf, Vec<String>),
+        env: &[(String, String)],
         name: &str,
         spec: &WorkerSpec,
         log_dir: &Path,
         sink: EventSink,
     ) -> std::io::Result<Arc<WorkerHandle>> {
         let log = std::fs::File::create(log_dir.join(format!("{name}.log")))?;
-        let mut child: Child = Proc::new(exe)
-            .arg("worker")
+        let mut child: Child = Proc::new(&program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env(SPEC_ENV, serde_json::to_string(spec).expect("worker spec serializes"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
-            .spawn()?;
+            .spawn()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", program.display())))?;
         let pid = child.id().unwrap_or(0);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -58,7 +60,10 @@ impl WorkerHandle {
                     Ok(ev) => {
                         let _ = sink.send((src.clone(), ev));
                     }
-                    Err(e) => tracing::warn!(worker = %src, "unreadable event {line:?}: {e}"),
+                    Err(e) => {
+                        tracing::warn!(worker = %src, "unreadable event {line:?}: {e}");
+                        let _ = sink.send((src.clone(), Event::Unreadable { line, why: e.to_string() }));
+                    }
                 }
             }
             let status = child.wait().await;
@@ -119,19 +124,33 @@ impl WorkerHandle {
 /// nothing is left running at the end.
 #[derive(Clone)]
 pub struct WorkerSet {
-    /// The faultline binary the workers run.
+    /// The faultline binary (the built-in worker; adapters are found from it).
     exe: Arc<Path>,
+    /// Set for every worker: FAULTLINE_BACKEND tells adapters what they talk to.
+    env: Arc<Vec<(String, String)>>,
     inner: Arc<Mutex<BTreeMap<String, Arc<WorkerHandle>>>>,
 }
 
 impl WorkerSet {
-    pub fn new(exe: &Path) -> WorkerSet {
-        WorkerSet { exe: exe.into(), inner: Default::default() }
+    pub fn new(exe: &Path, env: Vec<(String, String)>) -> WorkerSet {
+        WorkerSet { exe: exe.into(), env: Arc::new(env), inner: Default::default() }
     }
 
-    /// Starts a worker (see [`WorkerHandle::spawn`]) and keeps it.
-    pub fn spawn(&self, name: &str, spec: &WorkerSpec, log_dir: &Path, sink: EventSink) -> std::io::Result<()> {
-        let handle = WorkerHandle::spawn(&self.exe, name, spec, log_dir, sink)?;
+    /// Starts a worker running `program` and keeps it.
+    pub fn spawn(
+        &self,
+        name: &str,
+        program: &Program,
+        spec: &WorkerSpec,
+        log_dir: &Path,
+        sink: EventSink,
+    ) -> std::io::Result<()> {
+        let command = match program {
+            Program::BuiltIn => (self.exe.to_path_buf(), vec!["worker".to_string()]),
+            Program::Adapter(client) => (adapter_path(*client, &self.exe)?, Vec::new()),
+            Program::Command(argv) => (PathBuf::from(&argv[0]), argv[1..].to_vec()),
+        };
+        let handle = WorkerHandle::spawn(command, &self.env, name, spec, log_dir, sink)?;
         self.insert(handle);
         Ok(())
     }

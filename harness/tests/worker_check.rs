@@ -1,0 +1,86 @@
+//! `faultline worker-check` as a user meets it: the built-in worker passes,
+//! and workers broken on purpose (tests/workers/) are caught, each with what
+//! it did. All on the embedded mock.
+
+mod common;
+
+use std::process::Command;
+
+/// Runs `faultline worker-check -- argv`; returns the exit code and stdout+stderr.
+fn check(argv: &[&str]) -> (i32, String) {
+    let reports = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["worker-check", "--reports"])
+        .arg(reports.path())
+        .arg("--")
+        .args(argv)
+        .env("FAULTLINE_BIN", env!("CARGO_BIN_EXE_faultline"))
+        .output()
+        .expect("faultline runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{text}");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn script(name: &str) -> String {
+    common::repo().join("harness/tests/workers").join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn the_built_in_worker_keeps_the_protocol() {
+    let (code, out) = check(&[env!("CARGO_BIN_EXE_faultline"), "worker"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK    the worker kept the protocol"), "{out}");
+    assert!(out.contains("rdkafka 2."), "the worker's hello names its client: {out}");
+}
+
+#[test]
+fn a_worker_that_writes_garbage_is_caught_with_the_line() {
+    let (code, out) = check(&[&script("garbage.sh")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("wrote a line that is not an event: \"this is not an event\""), "{out}");
+}
+
+#[test]
+fn a_worker_that_ends_before_it_started_is_caught_with_its_stderr() {
+    let (code, out) = check(&[&script("early-exit.sh")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("exited before it said `started`"), "{out}");
+    assert!(out.contains("about to leave without a word"), "the tail of its stderr: {out}");
+}
+
+#[test]
+fn a_worker_that_commits_before_processing_is_caught() {
+    let (code, out) = check(&[&script("commit-first.sh")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("reported before the processing they cover"), "{out}");
+}
+
+#[test]
+fn a_command_that_does_not_exist_cannot_be_run() {
+    let (code, out) = check(&["./no-such-consumer"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("cannot start worker g0-m0") && out.contains("no-such-consumer"), "{out}");
+}
+
+/// An adapter under clients/ (built by `bash clients/setup.sh`, which the
+/// test command's docker/setup.sh runs); missing, the test fails and says so.
+fn adapter(name: &str) -> String {
+    let bin = common::repo().join("clients").join(name).join(format!("faultline-{name}"));
+    assert!(bin.is_file(), "{} is missing: run `bash clients/setup.sh`", bin.display());
+    bin.to_string_lossy().into_owned()
+}
+
+#[test]
+fn the_confluent_kafka_go_adapter_keeps_the_protocol() {
+    let (code, out) = check(&[&adapter("confluent-kafka-go")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("confluent-kafka-go v2.11.1"), "the adapter's hello names its client: {out}");
+}
+
+#[test]
+fn the_franz_go_adapter_keeps_the_protocol() {
+    let (code, out) = check(&[&adapter("franz-go")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("franz-go v1.22.3"), "the adapter's hello names its client: {out}");
+}
