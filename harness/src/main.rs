@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use faultline::report;
-use faultline::scenario::{self, Backend};
+use faultline::scenario::{self, Backend, Client};
 use faultline::{Error, Session};
 
 /// mimalloc: `faultline check` parses a ledger on several threads and
@@ -45,6 +45,10 @@ enum Cmd {
         /// Run on this backend whatever the files say: "mock" or "docker".
         #[arg(long, value_parser = parse_backend)]
         backend: Option<Backend>,
+        /// Run every group (but those with a `command`) on this client:
+        /// "rdkafka", "franz-go" or "confluent-kafka-go".
+        #[arg(long, value_parser = parse_client)]
+        client: Option<Client>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -98,9 +102,9 @@ fn main() -> ExitCode {
         Cmd::Worker => return ExitCode::from(faultline::workers::run_from_env() as u8),
         Cmd::Validate { files } => validate(&files),
         Cmd::Check { run_dir, json } => check(&run_dir, json),
-        Cmd::Run { files, reports, no_progress, junit, backend } => {
+        Cmd::Run { files, reports, no_progress, junit, backend, client } => {
             let junit = junit.unwrap_or_else(|| reports.join("junit.xml"));
-            run(&files, reports, !no_progress, &junit, backend)
+            run(&files, reports, !no_progress, &junit, backend, client)
         }
         Cmd::Cleanup => cleanup(),
         Cmd::Schema { worker } => schema(worker),
@@ -202,9 +206,25 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
     }
 }
 
-fn run(files: &[PathBuf], reports: PathBuf, progress: bool, junit: &std::path::Path, backend: Option<Backend>) -> u8 {
+fn parse_client(s: &str) -> Result<Client, String> {
+    [Client::Rdkafka, Client::FranzGo, Client::ConfluentKafkaGo]
+        .into_iter()
+        .find(|c| c.name() == s)
+        .ok_or_else(|| format!("unknown client `{s}`; use rdkafka, franz-go or confluent-kafka-go"))
+}
+
+fn run(
+    files: &[PathBuf],
+    reports: PathBuf,
+    progress: bool,
+    junit: &std::path::Path,
+    backend: Option<Backend>,
+    client: Option<Client>,
+) -> u8 {
     let session = match Session::new() {
-        Ok(s) => s.reports_dir(reports).progress(progress && std::io::stderr().is_terminal()).backend(backend),
+        Ok(s) => {
+            s.reports_dir(reports).progress(progress && std::io::stderr().is_terminal()).backend(backend).client(client)
+        }
         Err(e) => {
             print_error(e);
             return ERROR;

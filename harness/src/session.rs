@@ -14,7 +14,7 @@ use crate::judge::Outcome;
 use crate::ledger::{self, ReadError};
 use crate::report;
 use crate::runner::{self, Clusters, RunError, RunOptions, RunRecord};
-use crate::scenario::{self, Backend, Scenario, ScenarioError};
+use crate::scenario::{self, Backend, Client, Overrides, Scenario, ScenarioError};
 use crate::workers;
 
 /// Why a scenario could not be judged (the CLI's exit 2).
@@ -45,7 +45,7 @@ pub struct Session {
     runtime: tokio::runtime::Runtime,
     clusters: Clusters,
     opts: RunOptions,
-    backend: Option<Backend>,
+    overrides: Overrides,
     write_reports: bool,
 }
 
@@ -61,7 +61,7 @@ impl Session {
                 progress: false,
                 worker_exe: workers::default_exe(),
             },
-            backend: None,
+            overrides: Overrides::default(),
             write_reports: true,
         })
     }
@@ -87,7 +87,13 @@ impl Session {
 
     /// Runs every scenario on this backend, whatever its file says.
     pub fn backend(mut self, backend: Option<Backend>) -> Session {
-        self.backend = backend;
+        self.overrides.backend = backend;
+        self
+    }
+
+    /// Runs every group (but those with a `command`) on this client.
+    pub fn client(mut self, client: Option<Client>) -> Session {
+        self.overrides.client = client;
         self
     }
 
@@ -97,13 +103,9 @@ impl Session {
         self
     }
 
-    /// Loads and validates a scenario file, with the session's backend.
+    /// Loads and validates a scenario file, with the session's overrides.
     pub fn load(&self, path: &Path) -> Result<Scenario, Error> {
-        let mut s = scenario::load(path)?;
-        if let Some(b) = self.backend {
-            s.cluster.backend = b;
-        }
-        Ok(s)
+        Ok(scenario::load_with(path, self.overrides)?)
     }
 
     /// Loads, runs and judges a scenario file.

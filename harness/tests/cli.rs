@@ -170,3 +170,16 @@ fn the_worker_protocol_schema_in_docs_is_the_one_the_types_make() {
         assert!(out.contains(&format!("\"{event}\"")), "{event} is not in the schema");
     }
 }
+
+#[test]
+fn a_client_chosen_on_the_command_line_is_validated_like_one_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("async.toml"), "[[producer]]\nrecords = 10\n[[group]]\ncommit = \"async\"\n")
+        .unwrap();
+    let (code, _, err) = faultline(&["run", "--client", "confluent-kafka-go", "async.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("async.toml:4: group[0].commit: confluent-kafka-go has no"), "{err}");
+    let (code, _, err) = faultline(&["run", "--client", "kafkajs", "async.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown client `kafkajs`"), "{err}");
+}

@@ -38,9 +38,25 @@ pub fn json_schema() -> schemars::Schema {
     schemars::schema_for!(Scenario)
 }
 
+/// What a command line may change in every scenario it runs, before
+/// validation (so that a client the file did not name is checked too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// Run on this backend whatever the file says.
+    pub backend: Option<Backend>,
+    /// Every group without a `command` runs this client.
+    pub client: Option<Client>,
+}
+
 /// Reads and validates a scenario file.
 #[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, Overrides::default())
+}
+
+/// [`load`], with `overrides` applied before validation.
+#[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
+pub fn load_with(path: &Path, overrides: Overrides) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.display().to_string(),
         line: 0,
@@ -50,19 +66,32 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         span: None,
         help: Some("check the path; scenario files live in scenarios/".into()),
     })?;
-    parse(path, &text)
+    parse_with(path, &text, overrides)
 }
 
 /// Parses and validates scenario text; `path` is used for messages and the
 /// default name.
 #[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(path, text, Overrides::default())
+}
+
+#[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
+fn parse_with(path: &Path, text: &str, overrides: Overrides) -> Result<Scenario, ScenarioError> {
     let source = Source { path: path.to_owned(), text };
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
         let span = e.span().map(|span| source.narrow(span, e.message()));
         let field = span.as_ref().map(|s| source.field_at(s)).unwrap_or_else(|| "-".into());
         source.error(span, field, e.message().trim().to_string(), None)
     })?;
+    if let Some(backend) = overrides.backend {
+        scenario.cluster.backend = backend;
+    }
+    if let Some(client) = overrides.client {
+        for g in scenario.groups.iter_mut().filter(|g| g.command.is_none()) {
+            g.client = client;
+        }
+    }
     if scenario.name.is_empty() {
         scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     }
