@@ -166,12 +166,12 @@ fn missing_ground_truth(v: &Verdict) -> Vec<String> {
 pub fn judge(expect: &BTreeMap<Key, Expectation>, v: &Verdict) -> Vec<Judged> {
     let judged = |key: Key, expected: Expectation, stated: bool| {
         let actual = value(key, v);
-        let check = if expected == Expectation::Any || (judgeable(key, v) && expected.holds(actual)) {
-            Check::Ok
-        } else if judgeable(key, v) {
-            Check::Violated
-        } else {
-            Check::Unjudged
+        // `any` asks nothing of the count, so it holds even when it is unknown.
+        let check = match (expected == Expectation::Any, judgeable(key, v)) {
+            (true, _) => Check::Ok,
+            (false, false) => Check::Unjudged,
+            (false, true) if expected.holds(actual) => Check::Ok,
+            (false, true) => Check::Violated,
         };
         Judged { key, expected, actual, check, stated }
     };

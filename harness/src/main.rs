@@ -199,11 +199,10 @@ fn cleanup() -> u8 {
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
-    match s {
-        "mock" => Ok(Backend::Mock),
-        "docker" => Ok(Backend::Docker),
-        other => Err(format!("unknown backend `{other}`; use mock or docker")),
-    }
+    [Backend::Mock, Backend::Docker]
+        .into_iter()
+        .find(|b| b.name() == s)
+        .ok_or_else(|| format!("unknown backend `{s}`; use mock or docker"))
 }
 
 fn parse_client(s: &str) -> Result<Client, String> {

@@ -22,7 +22,7 @@ use crate::cluster::{self, Cluster, ClusterError};
 use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
 use crate::nemesis::{self, Healer, Targets};
 use crate::progress::Progress;
-use crate::scenario::{Backend, Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
+use crate::scenario::{Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
 use crate::workers::{ConsumerWork, ProducerWork, Program, WorkerSet, WorkerSpec};
 
 /// Why a run could not produce a ledger worth judging (exit 2).
@@ -121,10 +121,7 @@ pub async fn run(
         Some(first) => format!("{}, reused from {first}", cluster.describe()),
         None => cluster.describe(),
     };
-    let backend = match scenario.cluster.backend {
-        Backend::Mock => "mock",
-        Backend::Docker => "docker",
-    };
+    let backend = scenario.cluster.backend.name();
     let workers = WorkerSet::new(&opts.worker_exe, vec![("FAULTLINE_BACKEND".into(), backend.into())]);
     let healer = Healer::new(cluster.clone());
     let run = Run {

@@ -51,6 +51,16 @@ pub enum Backend {
     Docker,
 }
 
+impl Backend {
+    /// As the scenario file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Mock => "mock",
+            Backend::Docker => "docker",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flavor {
