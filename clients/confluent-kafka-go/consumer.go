@@ -207,8 +207,8 @@ func (m *member) handle(msg *kafka.Message) error {
 		return m.finishPartition(p, hwm)
 	}
 	id := decodeID(msg.Value)
-	if m.spec.ProcessingMs > 0 {
-		time.Sleep(time.Duration(m.spec.ProcessingMs) * time.Millisecond)
+	if m.spec.ProcessingUs > 0 {
+		time.Sleep(time.Duration(m.spec.ProcessingUs) * time.Microsecond)
 	}
 	// Reported (and flushed) before the offset is stored or committed.
 	emit(event("processed", processedEv{P: p, O: o, ID: id}))

@@ -122,7 +122,7 @@ type spec struct {
 	Topic        string            `json:"topic"`
 	Commit       string            `json:"commit"`
 	Batch        uint32            `json:"batch"`
-	ProcessingMs uint64            `json:"processing_ms"`
+	ProcessingUs uint64            `json:"processing_us"`
 	Protocol     string            `json:"protocol"`
 	Snapshot     [][2]int64        `json:"snapshot"`
 	IdleExitMs   *uint64           `json:"idle_exit_ms"`
@@ -684,7 +684,7 @@ func TestRebalancePausedMember(t *testing.T) {
 	topic := newTopic(t, "rebalance")
 	produce(t, topic, 0, 300)
 	s := newSpec(topic, commitSyncEach)
-	s.ProcessingMs = 5
+	s.ProcessingUs = 5000
 	s.Properties = map[string]string{"heartbeat.interval.ms": "100", "session.timeout.ms": "6000"}
 	a := runSpec(t, s)
 	a.waitFor("a few records processed", 30*time.Second, processedAtLeast(30))

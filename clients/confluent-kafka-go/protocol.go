@@ -15,7 +15,7 @@ import (
 	"sync"
 )
 
-const protocolVersion = 1
+const protocolVersion = 2
 
 // specEnv carries the worker's spec (JSON) from faultline to the worker.
 const specEnv = "FAULTLINE_WORKER_SPEC"
@@ -32,7 +32,7 @@ type consumerSpec struct {
 	Topic        string            `json:"topic"`
 	Commit       string            `json:"commit"`
 	Batch        uint32            `json:"batch"`
-	ProcessingMs uint64            `json:"processing_ms"`
+	ProcessingUs uint64            `json:"processing_us"`
 	Protocol     string            `json:"protocol"`
 	Snapshot     *[][2]int64       `json:"snapshot"`
 	IdleExitMs   *uint64           `json:"idle_exit_ms"`

@@ -74,7 +74,7 @@ type msgEv struct {
 }
 
 func emitHello(version string) {
-	emit(map[string]helloEv{"hello": {Protocol: 1, Client: "franz-go", Version: version}})
+	emit(map[string]helloEv{"hello": {Protocol: 2, Client: "franz-go", Version: version}})
 }
 
 func emitStarted(group string) {

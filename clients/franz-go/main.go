@@ -44,7 +44,7 @@ type consumerWork struct {
 	Topic        string            `json:"topic"`
 	Commit       string            `json:"commit"`
 	Batch        uint32            `json:"batch"`
-	ProcessingMs uint64            `json:"processing_ms"`
+	ProcessingUs uint64            `json:"processing_us"`
 	Protocol     string            `json:"protocol"`
 	Snapshot     *[]partOffset     `json:"snapshot"`
 	IdleExitMs   *uint64           `json:"idle_exit_ms"`

@@ -159,7 +159,7 @@ type worker struct {
 func consumerSpec(group, topic, commit string, extra map[string]any) string {
 	c := map[string]any{
 		"group": group, "bootstrap": bootstrap, "topic": topic, "commit": commit,
-		"batch": 10, "processing_ms": 0, "protocol": "classic", "snapshot": nil,
+		"batch": 10, "processing_us": 0, "protocol": "classic", "snapshot": nil,
 		"idle_exit_ms": nil,
 		"properties": map[string]string{
 			"session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
@@ -316,7 +316,7 @@ func checkLifecycle(t *testing.T, evs []event, group string) {
 	if len(evs) < 2 {
 		t.Fatalf("only %d events", len(evs))
 	}
-	if evs[0].line != `{"hello":{"protocol":1,"client":"franz-go","version":"v1.22.3"}}` {
+	if evs[0].line != `{"hello":{"protocol":2,"client":"franz-go","version":"v1.22.3"}}` {
 		t.Errorf("first line: %s", evs[0].line)
 	}
 	if want := fmt.Sprintf(`{"started":{"role":"consumer","group":%q}}`, group); evs[1].line != want {
@@ -655,7 +655,7 @@ func TestRebalance(t *testing.T) {
 			// the leader lets the first one's SyncGroup go out first.
 			spec := func(instance string) string {
 				return consumerSpec(group, topic, commit, map[string]any{
-					"processing_ms": 5,
+					"processing_us": 5000,
 					"properties": map[string]string{
 						// The mock waits session.timeout.ms - 1 s
 						// for members to rejoin a rebalance.

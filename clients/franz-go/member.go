@@ -508,8 +508,8 @@ func (m *member) handle(rec *kgo.Record) {
 		return
 	}
 	id := decodeID(rec.Value)
-	if m.work.ProcessingMs > 0 {
-		time.Sleep(time.Duration(m.work.ProcessingMs) * time.Millisecond)
+	if m.work.ProcessingUs > 0 {
+		time.Sleep(time.Duration(m.work.ProcessingUs) * time.Microsecond)
 	}
 	// Reported (and out of the process) before the offset is marked or
 	// committed.

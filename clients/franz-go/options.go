@@ -52,6 +52,11 @@ func mapProperties(props map[string]string) (opts []kgo.Opt, problems []string) 
 			// joins with (the Java client derives it from this setting too).
 			// franz-go has no poll-interval watchdog that leaves the group.
 			ms(k, v, func(d time.Duration) kgo.Opt { return kgo.RebalanceTimeout(d) })
+		case "socket.timeout.ms":
+			// librdkafka's timeout of a request on the wire; franz-go's
+			// nearest is the overhead it deadlines every request with
+			// (requests with a timeout field get it on top).
+			ms(k, v, func(d time.Duration) kgo.Opt { return kgo.RequestTimeoutOverhead(d) })
 		case "auto.commit.interval.ms":
 			ms(k, v, func(d time.Duration) kgo.Opt { return kgo.AutoCommitInterval(d) })
 		case "fetch.wait.max.ms", "fetch.max.wait.ms":

@@ -1,10 +1,13 @@
 //! The five real-world cases (scenarios/cases/) as a regression suite on real
 //! Kafka, run the way a CI job runs it: one `faultline run` over the folder,
 //! one cluster shared by the scenarios, junit.xml at the end. Three rounds in
-//! a row: every scenario meets its expectations each time and the verdicts do
-//! not change. Needs dockerd and the Kafka image (`bash docker/setup.sh`);
-//! without them it fails, loudly. Named `docker_*` like the other real-broker
-//! tests.
+//! a row on the built-in librdkafka consumer: every scenario meets its
+//! expectations each time and the verdicts do not change. The same files
+//! also run with the clients the cases came from (franz-go: cases 1, 3, 4
+//! and 5; confluent-kafka-go: case 2), each on a cluster of its own, in
+//! parallel with the librdkafka rounds. Needs dockerd, the Kafka image and
+//! the adapters (`bash docker/setup.sh`); without them it fails, loudly.
+//! Named `docker_*` like the other real-broker tests.
 
 mod common;
 
@@ -103,6 +106,55 @@ fn fault_start(r: &Run) -> u64 {
     r.ledger.iter().find(|e| e["ev"]["fault-start"].is_object()).and_then(|e| e["t"].as_u64()).expect("a fault")
 }
 
+/// Every case a client's own suite runs: those of `cases` (file name
+/// prefixes), run on `client` in `rounds` rounds on one cluster. Each run
+/// passes, shows what its case exists to show, was run by that client (its
+/// `hello` is in the verdict), and gives the same verdict classes as the
+/// built-in client's first round would (asserted against the files'
+/// expectations, which are the same for every client).
+fn client_suite(client: &str, cases: &[&str], rounds: usize) {
+    let files: Vec<_> = scenario_files("scenarios/cases")
+        .into_iter()
+        .filter(|f| cases.iter().any(|c| f.file_name().unwrap().to_string_lossy().starts_with(c)))
+        .collect();
+    assert!(files.len() >= cases.len(), "{files:?}");
+    let mut verdicts: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for round in 1..=rounds {
+        let suite = run_suite(&files, &["--client", client]);
+        assert_eq!(suite.runs.len(), files.len(), "{client}, round {round}: one run per file\n{}", suite.stdout);
+        for r in &suite.runs {
+            assert_eq!(r.verdict["passed"], true, "{client}, round {round}, {}: {:#}", name(r), r.verdict);
+            let clients = r.verdict["verdict"]["clients"].as_array().expect("clients");
+            assert!(
+                clients.iter().any(|c| c.as_str().unwrap_or("").starts_with(&format!("{client} "))),
+                "{}: the consumers were {client}: {clients:?}",
+                name(r)
+            );
+            assert_case(r);
+            verdicts.entry(name(r)).or_default().push(classes(&r.verdict));
+            rows.push(common::case_row(r, client));
+        }
+        assert_eq!(suite.code, 0, "{client}, round {round}\n{}", suite.stdout);
+    }
+    common::write_figures(&format!("case-figures-{client}.txt"), &rows);
+    for (scenario, rounds) in &verdicts {
+        assert!(rounds.iter().all(|c| c == &rounds[0]), "{client}, {scenario}: the verdict changed: {rounds:?}");
+    }
+}
+
+/// franz-go, where cases 1, 3, 4 and 5 were reported.
+#[test]
+fn docker_the_franz_go_cases_pass_on_kafka_with_franz_go() {
+    client_suite("franz-go", &["1-", "3-", "4-", "5-"], 2);
+}
+
+/// confluent-kafka-go, where case 2 was reported.
+#[test]
+fn docker_the_confluent_kafka_go_case_passes_on_kafka_with_confluent_kafka_go() {
+    client_suite("confluent-kafka-go", &["2-"], 2);
+}
+
 #[test]
 fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
     let files = scenario_files("scenarios/cases");
@@ -110,6 +162,7 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
     let mut verdicts: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut totals = Vec::new();
+    let mut rows = Vec::new();
     for round in 1..=ROUNDS {
         let t0 = Instant::now();
         let suite = run_suite(&files, &[]);
@@ -125,6 +178,7 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
             assert_case(r);
             verdicts.entry(name(r)).or_default().push(classes(&r.verdict));
             times.entry(name(r)).or_default().push(elapsed_secs(r));
+            rows.push(common::case_row(r, "rdkafka"));
         }
         assert_eq!(suite.code, 0, "round {round}\n{}", suite.stdout);
         // One cluster for the whole folder: every scenario after the first
@@ -167,6 +221,7 @@ fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
     figures += &format!("  suite total per round (s): {totals:.0?}\n");
     println!("\n{figures}");
     let _ = std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("case-suite-figures.txt"), &figures);
+    common::write_figures("case-figures-rdkafka.txt", &rows);
     for (scenario, rounds) in &verdicts {
         assert!(rounds.iter().all(|c| c == &rounds[0]), "{scenario}: the verdict changed between rounds: {rounds:?}");
     }

@@ -172,3 +172,43 @@ duration = "10m"
         assert!(!alive(w), "worker {w} survived the interrupt");
     }
 }
+
+/// A processing time below a millisecond is kept by every client: 2,000
+/// records at 500 µs each take at least a second to process (a sleep is
+/// never shorter than asked). Protocol version 1 sent whole milliseconds,
+/// and "500us" became no processing at all.
+#[test]
+fn processing_time_below_a_millisecond_reaches_every_client() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("sub-ms.toml");
+    std::fs::write(
+        &scenario,
+        r#"
+[topic]
+partitions = 1
+
+[[producer]]
+records = 2000
+
+[[group]]
+members = 1
+commit = "sync-batch"
+batch = 500
+processing = "500us"
+start_after = "1s"
+
+[expect]
+lost = 0
+"#,
+    )
+    .expect("write scenario");
+    for client in ["rdkafka", "franz-go", "confluent-kafka-go"] {
+        let r = common::run_with(scenario.to_str().unwrap(), &["--client", client]);
+        assert_eq!(r.code, 0, "{client}: {:#}", r.verdict);
+        let times: Vec<u64> =
+            r.ledger.iter().filter(|e| e["ev"]["processed"].is_object()).filter_map(|e| e["t"].as_u64()).collect();
+        assert_eq!(times.len(), 2000, "{client}");
+        let span = times[times.len() - 1] - times[0];
+        assert!(span >= 999, "{client}: 1,999 gaps of at least 500 µs took {span} ms");
+    }
+}

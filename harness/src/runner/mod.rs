@@ -491,7 +491,7 @@ impl Run<'_> {
             topic: self.topic.clone(),
             commit: g.commit,
             batch: g.batch,
-            processing_ms: g.processing.unwrap_or_default().as_millis() as u64,
+            processing_us: g.processing.unwrap_or_default().as_micros() as u64,
             protocol: g.protocol,
             snapshot: None,
             idle_exit_ms: g.idle_exit.map(|d| d.as_millis() as u64),

@@ -194,8 +194,8 @@ impl Member<'_> {
                 }
             }
             let id = msg.payload().and_then(RecordId::decode).unwrap_or(RecordId { producer: u32::MAX, seq: 0 });
-            if self.work.processing_ms > 0 {
-                std::thread::sleep(Duration::from_millis(self.work.processing_ms));
+            if self.work.processing_us > 0 {
+                std::thread::sleep(Duration::from_micros(self.work.processing_us));
             }
             // Reported (and flushed) before the offset is stored or committed.
             emit(&Event::Processed { p, o, id });

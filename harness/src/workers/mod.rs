@@ -52,8 +52,8 @@ pub struct ConsumerWork {
     pub topic: String,
     pub commit: CommitStrategy,
     pub batch: u32,
-    /// Simulated processing time per record, in milliseconds.
-    pub processing_ms: u64,
+    /// Simulated processing time per record, in microseconds.
+    pub processing_us: u64,
     pub protocol: GroupProtocol,
     /// Bounded mode: stop once every assigned partition reaches these.
     pub snapshot: Option<Vec<(Partition, Offset)>>,

@@ -249,3 +249,51 @@ pub fn broker_log(r: &Run, broker: u32) -> String {
     let path = r.dir.join("logs").join(format!("kafka-{broker}.log"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Seconds from a run's first fault ending to the first assignment that
+/// follows the group losing (or giving up) partitions after the fault
+/// started: how long the group took to get back to work. None when the
+/// fault moved no partition (a fetch pause, a pause the session outlived).
+pub fn time_to_rejoin(r: &Run) -> Option<f64> {
+    let at = |key: &str| r.ledger.iter().find(|e| e["ev"][key].is_object()).and_then(|e| e["t"].as_u64());
+    let (start, end) = (at("fault-start")?, at("fault-end")?);
+    let member = |e: &&Value| e["src"].as_str().is_some_and(|s| s.starts_with('g'));
+    let went = r
+        .ledger
+        .iter()
+        .filter(member)
+        .filter(|e| e["t"].as_u64() >= Some(start))
+        .find(|e| e["ev"]["lost"].is_object() || e["ev"]["revoked"].is_object() || e["ev"]["exited"].is_object())?;
+    let back = r
+        .ledger
+        .iter()
+        .filter(member)
+        .filter(|e| e["t"].as_u64() > went["t"].as_u64())
+        .find(|e| e["ev"]["assigned"]["parts"].as_array().is_some_and(|p| !p.is_empty()))?;
+    Some((back["t"].as_u64()? as f64 - end as f64) / 1000.0)
+}
+
+/// One line of the case × client table: scenario, client, verdict,
+/// redelivered, lost, time to rejoin after the fault ended, wall time.
+pub fn case_row(r: &Run, client: &str) -> String {
+    let v = &r.verdict;
+    let rejoin = time_to_rejoin(r).map_or("-".to_string(), |s| format!("{s:.1}s"));
+    format!(
+        "{:<34} {:<19} {:<13} redelivered {:>5}  lost {:>5}  rejoin {:>6}  wall {}",
+        v["scenario"].as_str().unwrap_or("?"),
+        client,
+        v["status"].as_str().unwrap_or("?"),
+        count(v, "redelivery"),
+        count(v, "lost-write") + count(v, "lost-delivery"),
+        rejoin,
+        v["elapsed"].as_str().unwrap_or("?"),
+    )
+}
+
+/// Writes figures to target/tmp/NAME (a passing test's output is not
+/// shown) and prints them.
+pub fn write_figures(name: &str, rows: &[String]) {
+    let text = rows.join("\n") + "\n";
+    println!("\n{text}");
+    let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), text);
+}
