@@ -279,14 +279,14 @@ pub fn case_row(r: &Run, client: &str) -> String {
     let v = &r.verdict;
     let rejoin = time_to_rejoin(r).map_or("-".to_string(), |s| format!("{s:.1}s"));
     format!(
-        "{:<34} {:<19} {:<13} redelivered {:>5}  lost {:>5}  rejoin {:>6}  wall {}",
+        "{:<34} {:<19} {:<13} redelivered {:>5}  lost {:>5}  rejoin {:>6}  wall {:.1}s",
         v["scenario"].as_str().unwrap_or("?"),
         client,
         v["status"].as_str().unwrap_or("?"),
         count(v, "redelivery"),
         count(v, "lost-write") + count(v, "lost-delivery"),
         rejoin,
-        v["elapsed"].as_str().unwrap_or("?"),
+        humantime::parse_duration(v["elapsed"].as_str().unwrap_or("0s")).map_or(0.0, |d| d.as_secs_f64()),
     )
 }
 
