@@ -183,3 +183,23 @@ fn a_client_chosen_on_the_command_line_is_validated_like_one_in_the_file() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown client `kafkajs`"), "{err}");
 }
+
+/// What franz-go itself would refuse at start is refused when the file is
+/// validated, naming the client and the property.
+#[test]
+fn an_autocommit_interval_franz_go_refuses_is_a_validation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fast.toml"),
+        "[[producer]]\nrecords = 10\n[[group]]\ncommit = \"auto\"\nproperties = { \"auto.commit.interval.ms\" = \"20\" }\n",
+    )
+    .unwrap();
+    let (code, _, err) = faultline(&["validate", "fast.toml"], dir.path());
+    assert_eq!(code, 0, "fine for librdkafka: {err}");
+    let (code, _, err) = faultline(&["run", "--client", "franz-go", "fast.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("fast.toml:5: group[0].properties.auto.commit.interval.ms: franz-go refuses"),
+        "{err}"
+    );
+}

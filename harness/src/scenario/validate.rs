@@ -98,6 +98,18 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
             )
             .help("use backend = \"docker\", or protocol = \"classic\""));
         }
+        if g.client == Client::FranzGo {
+            let key = "auto.commit.interval.ms";
+            if let Some(ms) = g.properties.get(key).and_then(|v| v.trim().parse::<u64>().ok()) {
+                if ms < 100 {
+                    return Err(problem(
+                        &["group", &i, "properties", key],
+                        format!("franz-go refuses an autocommit interval under 100 ms (got {ms} ms)"),
+                    )
+                    .help("use 100 or more, or client = \"rdkafka\" or \"confluent-kafka-go\""));
+                }
+            }
+        }
         if g.client == Client::ConfluentKafkaGo && g.commit == CommitStrategy::Async {
             return Err(problem(
                 &["group", &i, "commit"],
