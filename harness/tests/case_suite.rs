@@ -149,8 +149,47 @@ fn client_suite(client: &str, cases: &[&str], rounds: usize) {
 /// librdkafka rounds'), not three.
 #[test]
 fn docker_the_cases_pass_on_kafka_with_the_clients_they_came_from() {
-    client_suite("confluent-kafka-go", &["2-"], 2);
+    confluent_kafka_go_case_2();
     client_suite("franz-go", &["1-", "3-", "4-", "5-"], 2);
+}
+
+/// Case 2 on confluent-kafka-go. The fix never loses a record: it passes
+/// every time. The bug does not show every time: in about half the runs
+/// seen so far, the member's auto commits stalled at the first offsets
+/// (committed 1 to 3 while it had been handed 5 records), so the crash
+/// lost nothing and the record in flight came again (not yet explained;
+/// `debug = "cgrp"` in `properties` shows librdkafka's side). So the bug
+/// file runs up to five times, must reproduce at least once, and every run
+/// of it must still be a run the checker could judge; the rate is written
+/// to the figures.
+fn confluent_kafka_go_case_2() {
+    let client = "confluent-kafka-go";
+    let dir = common::repo().join("scenarios/cases");
+    let fix = dir.join("2-store-after-processing.toml");
+    let bug = dir.join("2-premature-offset-store.toml");
+    let suite =
+        run_suite(&[fix.clone(), fix, bug.clone(), bug.clone(), bug.clone(), bug.clone(), bug], &["--client", client]);
+    assert_eq!(suite.runs.len(), 7, "{}", suite.stdout);
+    let mut rows = Vec::new();
+    let mut reproduced = 0;
+    for r in &suite.runs {
+        rows.push(common::case_row(r, client));
+        let v = &r.verdict;
+        assert_ne!(v["status"], "cannot-judge", "{}: {v:#}", name(r));
+        assert_eq!(count(v, "lost-write"), 0, "{v:#}");
+        if name(r) == "2-store-after-processing" {
+            assert_eq!(v["passed"], true, "the fix loses nothing, every time: {v:#}");
+        } else if v["passed"] == true {
+            assert_case(r);
+            reproduced += 1;
+        } else {
+            // Not reproduced: then nothing was lost either.
+            assert_eq!(count(v, "lost-delivery") + count(v, "premature-commit"), 0, "{v:#}");
+        }
+    }
+    rows.push(format!("2-premature-offset-store reproduced in {reproduced} of 5 runs"));
+    common::write_figures("case-figures-confluent-kafka-go.txt", &rows);
+    assert!(reproduced >= 1, "confluent-kafka-go: case 2 never reproduced in 5 runs\n{}", suite.stdout);
 }
 
 #[test]

@@ -198,8 +198,5 @@ fn an_autocommit_interval_franz_go_refuses_is_a_validation_error() {
     assert_eq!(code, 0, "fine for librdkafka: {err}");
     let (code, _, err) = faultline(&["run", "--client", "franz-go", "fast.toml"], dir.path());
     assert_eq!(code, 2);
-    assert!(
-        err.contains("fast.toml:5: group[0].properties.auto.commit.interval.ms: franz-go refuses"),
-        "{err}"
-    );
+    assert!(err.contains("fast.toml:5: group[0].properties.auto.commit.interval.ms: franz-go refuses"), "{err}");
 }

@@ -14,6 +14,7 @@ impl Checker {
             writes,
             logs,
             causes,
+            recovery,
             mut tally,
             mut totals,
             audited,
@@ -52,6 +53,7 @@ impl Checker {
         let seek_findings = seeks.into_vec().iter().map(|mark| judge.seek(mark)).collect();
 
         let timeline = plot.finish(&names, &groups);
+        let faults = recovery.finish(|g| groups.name(g).to_owned());
         totals.processed_unique = groups.iter().map(|g| g.unique).sum();
         totals.rebalances = generations.len() as u64;
         let groups = groups
@@ -77,6 +79,7 @@ impl Checker {
             drain_timeouts,
             clients,
             audited,
+            faults,
             timeline,
         }
     }

@@ -34,15 +34,22 @@ impl Checker {
         self.plot.saw(at.t);
         match &entry.ev {
             Event::Started { role: Role::Consumer, group } => {
-                let member = self.started(at.src, group.as_deref());
+                let member = self.started(at.t, at.src, group.as_deref());
                 self.plot.started(member, at.t);
             }
             Event::Exited { code, signal } => {
                 let member = self.names.intern(at.src);
                 self.members.exited(member);
+                self.recovery.exited(at.t, member);
                 self.plot.exited(member, at.t, *code, *signal);
             }
-            Event::ClientError { .. } => self.totals.client_errors += 1,
+            Event::ClientError { .. } => {
+                self.totals.client_errors += 1;
+                let member = self.names.intern(at.src);
+                if let Some(group) = self.members.group(member) {
+                    self.recovery.sign(at.t, group);
+                }
+            }
             Event::Hello { protocol, client, version } => self.hello(at, *protocol, client, version),
             Event::Unreadable { line, why } => {
                 let line: String = line.chars().take(120).collect();
@@ -70,6 +77,10 @@ impl Checker {
                 let member = self.rebalanced(at, parts, *generation, false);
                 self.plot.closed(member, at.t, Some(parts), SpanEnd::Lost);
             }
+            Event::Finished => {
+                let member = self.names.intern(at.src);
+                self.recovery.finished(member);
+            }
             Event::Processed { p, o, id } => self.processed(at, *p, *o, *id),
             Event::Committed { p, o, err: None } => {
                 self.totals.commits_ok += 1;
@@ -87,10 +98,19 @@ impl Checker {
             Event::FaultStart { id, kind, target } => {
                 self.totals.faults += 1;
                 self.causes.fault(at.pos, *id, kind, target);
+                self.recovery.fault_start(at.t, *id, kind, target);
                 self.plot.fault_start(at.t, *id, kind, target);
             }
-            Event::FaultEnd { id, err } => self.plot.fault_end(at.t, *id, err),
-            Event::Phase { name } => self.plot.phase(at.t, name),
+            Event::FaultEnd { id, err } => {
+                self.recovery.fault_end(at.t, *id);
+                self.plot.fault_end(at.t, *id, err);
+            }
+            Event::Phase { name } => {
+                if name == "stop" {
+                    self.recovery.stop();
+                }
+                self.plot.phase(at.t, name);
+            }
             Event::DrainTimeout { group: name } => {
                 self.plot.drain_timeout(at.t, name);
                 let group = self.groups.id(name);
@@ -109,16 +129,14 @@ impl Checker {
                 let group = self.groups.id(group);
                 self.committed(at, group, *p, *o, true);
             }
-            Event::Started { role: Role::Producer, .. }
-            | Event::Finished
-            | Event::FetchPaused { .. }
-            | Event::FetchResumed { .. } => {}
+            Event::Started { role: Role::Producer, .. } | Event::FetchPaused { .. } | Event::FetchResumed { .. } => {}
         }
     }
 
-    fn started(&mut self, src: &str, group: Option<&str>) -> Sym {
+    fn started(&mut self, t: u64, src: &str, group: Option<&str>) -> Sym {
         let member = self.names.intern(src);
         let group = self.groups.id(group.unwrap_or(src));
+        self.recovery.started(t, group);
         self.members.start(member, group);
         self.groups.join(group, member);
         self.plot.joined(member, group);
@@ -134,7 +152,7 @@ impl Checker {
             Some(group) => (member, group),
             None => {
                 self.violation(at, format!("{} reported before `started`", at.src));
-                self.started(at.src, None);
+                self.started(at.t, at.src, None);
                 (member, self.groups.id(at.src))
             }
         }
@@ -166,8 +184,10 @@ impl Checker {
         let (member, group) = self.member(at);
         if assigned {
             self.members.assigned(member, parts);
+            self.recovery.assigned(at.t, member, group, parts);
         } else {
             self.members.revoked(member, parts);
+            self.recovery.released(at.t, member, parts);
         }
         self.groups.get(group).rebalance = Some(Rebalance { generation, pos: at.pos });
         self.generations.insert((group, generation));

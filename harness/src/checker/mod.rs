@@ -20,6 +20,7 @@ mod logs;
 mod marks;
 mod members;
 mod pos;
+mod recovery;
 mod slots;
 mod sweep;
 mod tally;
@@ -27,6 +28,7 @@ pub mod timeline;
 mod verdict;
 mod writes;
 
+pub use recovery::{FaultTiming, GroupTiming};
 pub use timeline::Timeline;
 pub use verdict::{Cause, Class, Finding, GroupSummary, RecordRef, Totals, Verdict};
 
@@ -65,6 +67,7 @@ pub struct Checker {
     writes: writes::Writes,
     logs: logs::Logs,
     causes: causes::Causes,
+    recovery: recovery::Recovery,
     tally: tally::Tally,
     totals: Totals,
     audited: bool,

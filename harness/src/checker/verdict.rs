@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Timeline;
+use super::{FaultTiming, Timeline};
 use crate::ledger::{Offset, Partition, RecordId};
 
 /// A kind of anomaly (see DESIGN.md, "Events and invariants").
@@ -120,6 +120,9 @@ pub struct Verdict {
     /// Whether the ledger holds the final audit read. Without it lost-write,
     /// duplicate-write, lost-delivery and phantom are not judged (count 0).
     pub audited: bool,
+    /// Per fault and group: time to detect and time to recover.
+    #[serde(default)]
+    pub faults: Vec<FaultTiming>,
     /// What timeline.html draws; its redelivered series sums to the
     /// redelivery count.
     pub timeline: Timeline,

@@ -40,6 +40,7 @@ struct Data<'a> {
     width: u64,
     phases: &'a [Phase],
     faults: &'a [Fault],
+    timings: Vec<Timing>,
     members: Vec<Member<'a>>,
     acked: &'a [u64],
     processed: &'a [u64],
@@ -65,6 +66,16 @@ struct Lag<'a> {
     values: &'a [u64],
 }
 
+/// When a group first showed a fault, and had every partition held again
+/// (ms since the run began).
+#[derive(Debug, Serialize)]
+struct Timing {
+    id: u32,
+    group: String,
+    detected: Option<u64>,
+    recovered: Option<u64>,
+}
+
 /// A finding at its time.
 #[derive(Debug, Serialize)]
 struct Mark {
@@ -88,11 +99,22 @@ fn data(outcome: &Outcome) -> Data<'_> {
         violation: true,
         detail: format!("group {} did not process up to the high watermark in time", d.group),
     });
+    let timings = (outcome.verdict.faults.iter())
+        .flat_map(|f| {
+            f.groups.iter().map(move |g| Timing {
+                id: f.id,
+                group: short(&g.group),
+                detected: g.detect_ms.map(|ms| f.start_ms + ms),
+                recovered: g.recover_ms.zip(f.end_ms).map(|(ms, end)| end + ms),
+            })
+        })
+        .collect();
     Data {
         end: tl.end,
         width: tl.width,
         phases: &tl.phases,
         faults: &tl.faults,
+        timings,
         members,
         acked: &tl.acked,
         processed: &tl.processed,
@@ -104,7 +126,7 @@ fn data(outcome: &Outcome) -> Data<'_> {
 }
 
 /// `g0` for the default group name `faultline-<run id>-g0`.
-fn short_group(name: &str, run_id: &str) -> String {
+pub(super) fn short_group(name: &str, run_id: &str) -> String {
     let prefix = format!("faultline-{run_id}-");
     name.strip_prefix(&prefix).unwrap_or(name).to_string()
 }
@@ -259,7 +281,7 @@ const CHART: &str = r#"<main>
 <div id="chart"></div>
 <p id="clipped" hidden></p>
 <ul class="legend">
-<li><b>faults</b>: one band per fault, from its start to its end (to the end of the run if it never ended); the bands are shaded faintly across every lane.</li>
+<li><b>faults</b>: one band per fault, from its start to its end (to the end of the run if it never ended); the bands are shaded faintly across every lane. A red tick is when a group first showed the fault (a lost session, a rebalance or a client error: time to detect), a green tick when it held every partition again (time to recover).</li>
 <li><b>members</b>: one row per consumer; bars are the partitions it held, labelled with the generation, until revoked, <span class="lost">lost</span> (red) or the worker exited; a red cross is a crash (killed by a signal), a grey tick a clean exit, a green tick a (re)start.</li>
 <li><b>throughput</b>: records acked by the broker and records processed, per second.</li>
 <li><b>lag</b>: per group, records acked so far less distinct records the group processed so far (an approximation of the consumer lag).</li>
@@ -293,6 +315,8 @@ svg .grid { stroke: #f0f0f0; }
 svg .phase { stroke: #888; stroke-dasharray: 3 3; }
 svg .shade { fill: #f2a93b; opacity: 0.13; }
 svg .fault { fill: #f2a93b; stroke: #c77c0e; }
+svg .detect { stroke: #c62828; stroke-width: 2; }
+svg .recover { stroke: #2e7d32; stroke-width: 2; }
 svg .span { fill: #9cc0e8; stroke: #5b8fc9; }
 svg .span.lost { fill: #f0b4b4; stroke: #c62828; }
 svg .cut { stroke: #c62828; stroke-width: 3; }
@@ -382,6 +406,17 @@ const SCRIPT: &str = r##"
         (f.ended ? span(f.t0, f.t1) : sec(f.t0) + " → end of run (never ended)") + (f.err ? "\nerror: " + f.err : "");
       rect(g, f.t0, f.t1, row[i] * ROW + 2, ROW - 4, "fault", tip);
       mark(g, "text", { x: x(f.t0) + 4, y: row[i] * ROW + 14 }, tip).textContent = f.kind + " " + f.target;
+    });
+    d.timings.forEach((tm) => {
+      const i = d.faults.findIndex((f) => f.id === tm.id);
+      if (i < 0) return;
+      const f = d.faults[i], y1 = row[i] * ROW + 1, y2 = row[i] * ROW + ROW - 1;
+      if (tm.detected !== null)
+        mark(g, "line", { x1: x(tm.detected), x2: x(tm.detected), y1, y2, class: "detect" },
+          "group " + tm.group + " showed fault #" + tm.id + " " + sec(tm.detected - f.t0) + " after it started");
+      if (tm.recovered !== null)
+        mark(g, "line", { x1: x(tm.recovered), x2: x(tm.recovered), y1, y2, class: "recover" },
+          "group " + tm.group + " held every partition again " + sec(tm.recovered - f.t1) + " after fault #" + tm.id + " ended");
     });
     if (!d.faults.length) none(g, "no faults");
     return Math.max(1, ...row.map((r) => r + 1)) * ROW;
@@ -557,6 +592,9 @@ mod tests {
         assert_eq!(d["phases"][0]["name"], "workload");
         assert_eq!(d["faults"][0]["kind"], "crash-consumer");
         assert_eq!((d["faults"][0]["t0"].as_u64(), d["faults"][0]["t1"].as_u64()), (Some(500), Some(900)));
+        // The group shows the crash when its member is back (1010), and
+        // holds everything again then: the ticks of the verdict's timings.
+        assert_eq!(d["timings"], serde_json::json!([{"id": 1, "group": "g0", "detected": 1010, "recovered": 1010}]));
         let m = &d["members"][0];
         assert_eq!(m["group"], "g0");
         assert_eq!(m["starts"], serde_json::json!([10, 1000]));

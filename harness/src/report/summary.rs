@@ -38,6 +38,12 @@ pub fn render(o: &Outcome, color: bool) -> String {
     if !v.clients.is_empty() {
         let _ = writeln!(s, "  clients    {}", v.clients.join(", "));
     }
+    for f in &v.faults {
+        for g in &f.groups {
+            let group = super::html::short_group(&g.group, &o.run.run_id);
+            let _ = writeln!(s, "  fault #{}   {} {}, {group}: {}", f.id, f.kind, f.target, timing(g));
+        }
+    }
     for why in &o.unjudged {
         let _ = writeln!(s, "  {}", paint("33", &format!("cannot judge: {why}")));
     }
@@ -98,4 +104,16 @@ pub fn render(o: &Outcome, color: bool) -> String {
         let _ = writeln!(s, "  timeline   {}", timeline.display());
     }
     s
+}
+
+/// "detected after 6.0s, whole again 0.2s after the fault ended".
+fn timing(g: &crate::checker::GroupTiming) -> String {
+    let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+    let detect = g.detect_ms.map_or("no sign of it".to_string(), |ms| format!("detected after {}", secs(ms)));
+    let recover = match (g.disrupted, g.recover_ms) {
+        (false, _) => "every partition held throughout".to_string(),
+        (true, Some(ms)) => format!("every partition held again {} after the fault ended", secs(ms)),
+        (true, None) => "some partitions never held again".to_string(),
+    };
+    format!("{detect}, {recover}")
 }
