@@ -58,7 +58,7 @@ fn crash_with_store_after_processing_loses_nothing() {
     assert_eq!(count(&v, "lost-delivery"), 0);
     assert_eq!(count(&v, "lost-write"), 0);
     assert_eq!(count(&v, "premature-commit"), 0);
-    assert_eq!(totals(&v, "processed_unique"), 100);
+    assert_eq!(totals(&v, "processed_unique"), 40);
 }
 
 #[test]
