@@ -154,7 +154,7 @@ fn docker_the_cases_pass_on_kafka_with_the_clients_they_came_from() {
 }
 
 /// Case 2 on confluent-kafka-go. The fix never loses a record: it passes
-/// every time. The bug does not always show: in 1 of 8 runs (on a machine
+/// every time. The bug does not always show: in 1 of 13 runs (on a machine
 /// loaded by a compile beside the suite; before the kill came 250 ms into a
 /// record, 2 of 3), the member's auto commits stalled at the first offsets
 /// (committed 1 while it had been handed 5 records; three results for
