@@ -40,7 +40,7 @@ impl Checker {
             Event::Exited { code, signal } => {
                 let member = self.names.intern(at.src);
                 self.members.exited(member);
-                self.recovery.exited(at.t, member);
+                self.recovery.exited(member);
                 self.plot.exited(member, at.t, *code, *signal);
             }
             Event::ClientError { .. } => {

@@ -6,8 +6,9 @@
 //! - Time to recover: from the fault's end to the moment every partition
 //!   the group held is held again, if the fault left some unheld.
 //!
-//! A sign or a gap belongs to the latest fault started before it, as a
-//! redelivery does (causes.rs). Partitions given up by a member that
+//! A sign or a gap belongs to the latest fault started before it (the
+//! last one read: the ledger is in time order), as a redelivery does
+//! (causes.rs). Partitions given up by a member that
 //! finished by itself (bounded, idle exit), and everything after the run's
 //! `stop` phase, are no gap.
 
@@ -105,8 +106,8 @@ impl Recovery {
         if self.stopped {
             return;
         }
-        if let Some(f) = self.faults.iter_mut().rev().find(|f| f.start <= t) {
-            f.detect.entry(group).or_insert(t - f.start);
+        if let Some(f) = self.faults.last_mut() {
+            f.detect.entry(group).or_insert(t.saturating_sub(f.start));
         }
     }
 
@@ -128,7 +129,7 @@ impl Recovery {
         let group = *group;
         let released: Vec<Partition> = parts.iter().copied().filter(|p| held.remove(p)).collect();
         self.sign(t, group);
-        self.release(t, member, group, &released);
+        self.release(member, group, &released);
     }
 
     pub fn finished(&mut self, member: Sym) {
@@ -136,14 +137,14 @@ impl Recovery {
     }
 
     /// A worker's process ended: whatever it held is held no more.
-    pub fn exited(&mut self, t: u64, member: Sym) {
+    pub fn exited(&mut self, member: Sym) {
         let Some((group, held)) = self.held.get_mut(&member) else { return };
         let group = *group;
         let released: Vec<Partition> = std::mem::take(held).into_iter().collect();
-        self.release(t, member, group, &released);
+        self.release(member, group, &released);
     }
 
-    fn release(&mut self, t: u64, member: Sym, group: GroupId, parts: &[Partition]) {
+    fn release(&mut self, member: Sym, group: GroupId, parts: &[Partition]) {
         let g = self.groups.entry(group).or_default();
         let by_choice = self.finished.contains(&member) || self.stopped;
         for p in parts {
@@ -158,7 +159,7 @@ impl Recovery {
             }
         }
         if !self.stopped && !g.whole() {
-            if let Some(f) = self.faults.iter_mut().rev().find(|f| f.start <= t) {
+            if let Some(f) = self.faults.last_mut() {
                 f.disrupted.insert(group);
                 f.whole_at.remove(&group);
             }

@@ -88,7 +88,7 @@ struct Mark {
 /// The verdict's timeline and findings, as the page script reads them.
 fn data(outcome: &Outcome) -> Data<'_> {
     let tl = &outcome.verdict.timeline;
-    let short = |g: &str| short_group(g, &outcome.run.run_id);
+    let short = |g: &str| super::short_group(g, &outcome.run.run_id);
     let members = (tl.members.iter())
         .map(|m| Member { name: &m.name, group: short(&m.group), starts: &m.starts, spans: &m.spans, exits: &m.exits })
         .collect();
@@ -123,12 +123,6 @@ fn data(outcome: &Outcome) -> Data<'_> {
         findings: findings(outcome).chain(timeouts).collect(),
         clipped: tl.clipped,
     }
-}
-
-/// `g0` for the default group name `faultline-<run id>-g0`.
-pub(super) fn short_group(name: &str, run_id: &str) -> String {
-    let prefix = format!("faultline-{run_id}-");
-    name.strip_prefix(&prefix).unwrap_or(name).to_string()
 }
 
 /// The verdict's findings at their time. Redeliveries are left out: the page

@@ -20,3 +20,9 @@ pub fn write(outcome: &Outcome) -> io::Result<()> {
     std::fs::write(outcome.run.dir.join("summary.txt"), render(outcome, false))?;
     html::write(outcome)
 }
+
+/// `g0` for the default group name `faultline-<run id>-g0`.
+fn short_group(name: &str, run_id: &str) -> String {
+    let prefix = format!("faultline-{run_id}-");
+    name.strip_prefix(&prefix).unwrap_or(name).to_string()
+}

@@ -40,7 +40,7 @@ pub fn render(o: &Outcome, color: bool) -> String {
     }
     for f in &v.faults {
         for g in &f.groups {
-            let group = super::html::short_group(&g.group, &o.run.run_id);
+            let group = super::short_group(&g.group, &o.run.run_id);
             let _ = writeln!(s, "  fault #{}   {} {}, {group}: {}", f.id, f.kind, f.target, timing(g));
         }
     }
@@ -106,7 +106,7 @@ pub fn render(o: &Outcome, color: bool) -> String {
     s
 }
 
-/// "detected after 6.0s, whole again 0.2s after the fault ended".
+/// "detected after 6.0s, every partition held again 0.2s after the fault ended".
 fn timing(g: &crate::checker::GroupTiming) -> String {
     let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
     let detect = g.detect_ms.map_or("no sign of it".to_string(), |ms| format!("detected after {}", secs(ms)));
