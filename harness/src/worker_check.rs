@@ -1,7 +1,14 @@
 //! `faultline worker-check -- PROGRAM ARGS...`: puts a worker program through
-//! a short scenario on the embedded mock (two members, commits every 50
-//! records, a fetch pause, a crash and a replacement) and lists every way it
-//! broke the worker protocol, each with what was seen.
+//! a short scenario on the embedded mock (commits every 50 records, a fetch
+//! pause, a crash and a replacement) and lists every way it broke the worker
+//! protocol, each with what was seen.
+//!
+//! One member at a time: the mock completes a rebalance as soon as the
+//! leader's SyncGroup arrives and answers a follower's later SyncGroup with
+//! INVALID_REQUEST (rd_kafka_mock_cgrp_classic_check_state), so with two
+//! members a follower that keeps losing that race rejoins for ever (seen
+//! once with franz-go in CI: 150 s without its partitions). That is the
+//! mock's fault, not the worker's; a check must not depend on it.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -14,7 +21,7 @@ use crate::session::{Error, Session};
 
 /// The scenario, with the command filled in.
 const SCENARIO: &str = r#"
-description = "worker-check: two members, sync-batch commits, a fetch pause, a crash and a replacement"
+description = "worker-check: sync-batch commits, a fetch pause, a crash and a replacement"
 [cluster]
 backend = "mock"
 [topic]
@@ -23,7 +30,7 @@ partitions = 3
 records = 3000
 rate = 3000
 [[group]]
-members = 2
+members = 1
 commit = "sync-batch"
 batch = 50
 processing = "1ms"
@@ -35,13 +42,11 @@ at = "1s"
 duration = "1s"
 [[fault]]
 kind = "crash-consumer"
-member = 1
+member = 0
 after_processed = 500
 duration = "1s"
 [run]
-# franz-go on the mock can need several rejoins before a member gets its
-# partitions (the mock answers a late SyncGroup with INVALID_REQUEST).
-drain_timeout = "150s"
+drain_timeout = "60s"
 timeout = "2m"
 [expect]
 redelivered = "any"
