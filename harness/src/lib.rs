@@ -23,6 +23,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 mod session;
+pub mod sweep;
 pub mod worker_check;
 pub mod workers;
 

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use faultline::report;
 use faultline::scenario::{self, Backend, Client};
+use faultline::sweep::{self, Axis, Partition, SweepError};
 use faultline::{Error, Session};
 
 /// mimalloc: `faultline check` parses a ledger on several threads and
@@ -47,6 +48,44 @@ enum Cmd {
         backend: Option<Backend>,
         /// Run every group (but those with a `command`) on this client:
         /// "rdkafka", "franz-go" or "confluent-kafka-go".
+        #[arg(long, value_parser = parse_client)]
+        client: Option<Client>,
+    },
+    /// Run a scenario at every point of a grid of settings, several times
+    /// each: a table, sweep.csv, sweep.json, plots and sweep.html (exit 0
+    /// every run passed, 1 some failed, 2 some could not be judged or the
+    /// sweep was stopped).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Sweep {
+        #[command(subcommand)]
+        merge: Option<SweepCmd>,
+        /// The scenario file.
+        #[arg(required = true)]
+        file: Option<PathBuf>,
+        /// A field and its values, as `fault[0].duration=3s,7s,15s` (repeat
+        /// for more axes; replaces the file's [sweep] axes).
+        #[arg(long, value_name = "PATH=V1,V2,...", value_parser = Axis::parse_flag)]
+        vary: Vec<Axis>,
+        /// Runs per point (default: the file's [sweep] repeat, else 1).
+        #[arg(long)]
+        repeat: Option<u32>,
+        /// The fault (1-based) whose time to detect and recover is reported.
+        #[arg(long)]
+        fault: Option<u32>,
+        /// Runs at once (embedded mock only).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Run only every n-th point, from the k-th: `k/n` (join the parts
+        /// with `faultline sweep merge`).
+        #[arg(long, value_parser = |s: &str| s.parse::<Partition>())]
+        partition: Option<Partition>,
+        /// The sweep folder (default: reports/sweep-<time>-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        no_progress: bool,
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<Backend>,
         #[arg(long, value_parser = parse_client)]
         client: Option<Client>,
     },
@@ -106,11 +145,28 @@ fn main() -> ExitCode {
             let junit = junit.unwrap_or_else(|| reports.join("junit.xml"));
             run(&files, reports, !no_progress, &junit, backend, client)
         }
+        Cmd::Sweep { merge: Some(SweepCmd::Merge { dirs, out }), .. } => sweep_merge(&dirs, &out),
+        Cmd::Sweep { merge: None, file, vary, repeat, fault, jobs, partition, out, no_progress, backend, client } => {
+            let request = sweep::Request { vary, repeat, fault, overrides: scenario::Overrides { backend, client } };
+            let file = file.unwrap_or_default();
+            run_sweep(&file, &request, jobs, partition, out, !no_progress)
+        }
         Cmd::Cleanup => cleanup(),
         Cmd::Schema { worker } => schema(worker),
         Cmd::WorkerCheck { reports, command } => worker_check(&command, &reports),
     };
     ExitCode::from(code)
+}
+
+#[derive(Subcommand)]
+enum SweepCmd {
+    /// Join the folders of a partitioned sweep into one.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Scenario errors render with miette (the file, the line, a pointer).
@@ -125,6 +181,13 @@ fn validate(files: &[PathBuf]) -> u8 {
     let mut code = PASS;
     for f in files {
         match scenario::load(f) {
+            Ok(s) if s.sweep.is_some() => match sweep::plan(f, &sweep::Request::default()) {
+                Ok(plan) => println!("ok  {} ({}: a sweep of {} points)", f.display(), s.name, plan.points.len()),
+                Err(e) => {
+                    print_sweep_error(e);
+                    code = ERROR;
+                }
+            },
             Ok(s) => println!(
                 "ok  {} ({}: {} producer(s), {} group(s), {} fault(s))",
                 f.display(),
@@ -140,6 +203,70 @@ fn validate(files: &[PathBuf]) -> u8 {
         }
     }
     code
+}
+
+fn print_sweep_error(e: SweepError) {
+    match e {
+        SweepError::Scenario(e) => eprintln!("{:?}", miette::Report::new(*e)),
+        SweepError::Point { source, .. } => eprintln!("{:?}", miette::Report::new(*source)),
+        SweepError::Session(e) => print_error(e),
+        other => eprintln!("error: {other}"),
+    }
+}
+
+fn run_sweep(
+    file: &std::path::Path,
+    request: &sweep::Request,
+    jobs: usize,
+    partition: Option<Partition>,
+    out: Option<PathBuf>,
+    progress: bool,
+) -> u8 {
+    let plan = match sweep::plan(file, request) {
+        Ok(p) => p,
+        Err(e) => {
+            print_sweep_error(e);
+            return ERROR;
+        }
+    };
+    let out = out.unwrap_or_else(|| {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+        PathBuf::from("reports").join(format!("sweep-{stamp}-{}", plan.name))
+    });
+    let opts = sweep::Options {
+        out: out.clone(),
+        jobs,
+        partition,
+        progress: progress && std::io::stderr().is_terminal(),
+        worker_exe: None,
+    };
+    match sweep::run(&plan, &opts) {
+        Ok(result) => {
+            print!("{}", sweep::render(&result));
+            println!("  folder     {}", out.display());
+            println!("  page       {}", out.join("sweep.html").display());
+            result.exit_code()
+        }
+        Err(e) => {
+            print_sweep_error(e);
+            ERROR
+        }
+    }
+}
+
+fn sweep_merge(dirs: &[PathBuf], out: &std::path::Path) -> u8 {
+    match sweep::merge(dirs, out) {
+        Ok(result) => {
+            print!("{}", sweep::render(&result));
+            println!("  page       {}", out.join("sweep.html").display());
+            result.exit_code()
+        }
+        Err(e) => {
+            print_sweep_error(e);
+            ERROR
+        }
+    }
 }
 
 fn check(dir: &std::path::Path, json: bool) -> u8 {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bottom to top, as README draws them. A module may use the ones before it.
-const LAYERS: [&str; 13] = [
+const LAYERS: [&str; 14] = [
     "ledger",
     "checker",
     "scenario",
@@ -18,6 +18,7 @@ const LAYERS: [&str; 13] = [
     "judge",
     "report",
     "session",
+    "sweep",
     "worker_check",
 ];
 

@@ -18,7 +18,14 @@ fn faultline(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
 fn every_shipped_scenario_validates() {
     let repo = common::repo();
     let mut files = Vec::new();
-    for dir in ["scenarios", "scenarios/mock", "scenarios/kafka", "scenarios/cases", "scenarios/cases/full-length"] {
+    for dir in [
+        "scenarios",
+        "scenarios/mock",
+        "scenarios/kafka",
+        "scenarios/cases",
+        "scenarios/cases/full-length",
+        "scenarios/sweeps",
+    ] {
         for e in std::fs::read_dir(repo.join(dir)).expect("scenario folder").flatten() {
             if e.path().extension().is_some_and(|x| x == "toml") {
                 files.push(e.path().to_string_lossy().into_owned());
@@ -199,4 +206,21 @@ fn an_autocommit_interval_franz_go_refuses_is_a_validation_error() {
     let (code, _, err) = faultline(&["run", "--client", "franz-go", "fast.toml"], dir.path());
     assert_eq!(code, 2);
     assert!(err.contains("fast.toml:5: group[0].properties.auto.commit.interval.ms: franz-go refuses"), "{err}");
+}
+
+#[test]
+fn properties_may_be_numbers_and_booleans_as_people_write_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[[producer]]\nrecords = 10\nproperties = { \"enable.idempotence\" = true, \"linger.ms\" = 5 }\n\
+                [[group]]\nproperties = { \"session.timeout.ms\" = 6000, \"heartbeat.interval.ms\" = \"500\" }\n";
+    std::fs::write(dir.path().join("numbers.toml"), text).unwrap();
+    let s = faultline::scenario::load(&dir.path().join("numbers.toml")).expect("numbers and booleans are taken");
+    assert_eq!(s.groups[0].properties["session.timeout.ms"], "6000");
+    assert_eq!(s.groups[0].properties["heartbeat.interval.ms"], "500");
+    assert_eq!(s.producers[0].properties["enable.idempotence"], "true");
+    assert_eq!(s.producers[0].properties["linger.ms"], "5");
+    // A table or an array is still no property value.
+    let (code, err) = bad("[[group]]\nproperties = { \"session.timeout.ms\" = [6000] }\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("a string, number or boolean"), "{err}");
 }

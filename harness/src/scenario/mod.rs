@@ -76,8 +76,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     parse_with(path, text, Overrides::default())
 }
 
+/// [`parse`], with `overrides` applied before validation.
 #[expect(clippy::result_large_err, reason = "made once per bad file, and carries the file for miette")]
-fn parse_with(path: &Path, text: &str, overrides: Overrides) -> Result<Scenario, ScenarioError> {
+pub fn parse_with(path: &Path, text: &str, overrides: Overrides) -> Result<Scenario, ScenarioError> {
     let source = Source { path: path.to_owned(), text };
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
         let span = e.span().map(|span| source.narrow(span, e.message()));

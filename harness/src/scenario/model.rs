@@ -39,6 +39,34 @@ pub struct Scenario {
     #[serde(default)]
     #[schemars(schema_with = "super::expect::expect_schema")]
     pub expect: BTreeMap<Key, Expectation>,
+    /// The grid `faultline sweep` runs this file over; `faultline run`
+    /// ignores it and runs the file as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
+}
+
+/// `[sweep]`: settings to vary, and how often to run each point.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The axes, in order: the first is the plots' x axis.
+    pub vary: Vec<VarySpec>,
+    /// Runs per point (min, median and max are taken over them).
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// The fault (1-based, as `fault #N` in a summary) whose time to detect
+    /// and to recover each point reports.
+    #[serde(default = "one")]
+    pub fault: u32,
+}
+
+/// One axis: a field of this file by its path, and the values it takes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VarySpec {
+    /// e.g. `fault[0].duration` or `group[0].properties."session.timeout.ms"`.
+    pub path: String,
+    pub values: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
@@ -167,7 +195,8 @@ pub struct ProducerSpec {
     #[schemars(with = "Option<String>")]
     pub start_after: Option<Duration>,
     /// Any librdkafka producer property.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "properties")]
+    #[schemars(with = "BTreeMap<String, PropertyValue>")]
     pub properties: BTreeMap<String, String>,
 }
 
@@ -274,7 +303,8 @@ pub struct GroupSpec {
     #[schemars(with = "Option<String>")]
     pub start_after: Option<Duration>,
     /// Any librdkafka consumer property.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "properties")]
+    #[schemars(with = "BTreeMap<String, PropertyValue>")]
     pub properties: BTreeMap<String, String>,
 }
 
@@ -465,6 +495,52 @@ impl Default for RunSpec {
     fn default() -> Self {
         RunSpec { drain_timeout: sixty_seconds(), timeout: ten_minutes() }
     }
+}
+
+/// A client property as a file may write it: clients take strings, people
+/// write `session.timeout.ms = 6000` and `enable.idempotence = true`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "only its schema is used")]
+enum PropertyValue {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+}
+
+/// Reads a property table, each value in the string form the client takes.
+fn properties<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Scalar(String);
+    impl<'de> Deserialize<'de> for Scalar {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = Scalar;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a string, number or boolean")
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_owned()))
+                }
+                fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    let map = BTreeMap::<String, Scalar>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, Scalar(v))| (k, v)).collect())
 }
 
 fn one() -> u32 {
