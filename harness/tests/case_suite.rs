@@ -1,8 +1,9 @@
 //! The five real-world cases (scenarios/cases/) as a regression suite on real
 //! Kafka, run the way a CI job runs it: one `faultline run` over the folder,
-//! one cluster shared by the scenarios, junit.xml at the end. Three rounds in
-//! a row on the built-in librdkafka consumer: every scenario meets its
-//! expectations each time and the verdicts do not change. The same files
+//! one cluster shared by the scenarios, junit.xml at the end. Two rounds in
+//! a row on the built-in librdkafka consumer (three until the Kafka sweep
+//! joined the test command; a round is ~4.5 minutes of CI): every scenario
+//! meets its expectations each time and the verdicts do not change. The same files
 //! also run with the clients the cases came from (franz-go: cases 1, 3, 4
 //! and 5; confluent-kafka-go: case 2), on a cluster of their own, in
 //! parallel with the librdkafka rounds. Needs dockerd, the Kafka image and
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use common::{classes, count, run_suite, scenario_files, Run};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 2;
 
 /// The cases whose verdict class the mock reproduces (the others say in
 /// their file why it cannot).
@@ -194,7 +195,7 @@ fn confluent_kafka_go_case_2() {
 }
 
 #[test]
-fn docker_the_five_cases_pass_on_kafka_three_times_with_the_same_verdicts() {
+fn docker_the_five_cases_pass_on_kafka_twice_with_the_same_verdicts() {
     let files = scenario_files("scenarios/cases");
     assert!(files.len() >= 9, "{files:?}");
     let mut verdicts: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();

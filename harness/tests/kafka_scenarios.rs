@@ -116,3 +116,42 @@ async fn docker_cleanup_after_faultline_is_killed_leaves_nothing() {
     let (containers, networks) = labelled(pid).await;
     assert_eq!((containers, networks), (0, 0), "cleanup: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// scenarios/sweeps/pause-vs-session-timeout.toml on a 2 x 2 grid: a pause
+/// shorter than the session costs nothing; one longer than it loses the
+/// session about one session timeout into the pause, and the whole second
+/// batch comes again; a longer session rides the same pause out.
+#[test]
+fn docker_a_sweep_of_pause_against_session_timeout_finds_where_the_session_is_lost() {
+    use common::sweep::{assert_pictures, assert_points_match_their_runs, faultline, read_result};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let (code, stdout, stderr) = faultline(&[
+        "sweep",
+        "scenarios/sweeps/pause-vs-session-timeout.toml",
+        "--vary",
+        "fault[0].duration=3s,8s",
+        "--vary",
+        "group[0].properties.\"session.timeout.ms\"=6000,10000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let r = read_result(&out);
+    assert!(r.complete && r.points.len() == 4, "{stdout}");
+    assert_points_match_their_runs(&out, &r);
+    assert_pictures(&out, true);
+    for p in &r.points {
+        let run = &p.runs[0];
+        let what = format!("pause {} with session {}: {stdout}", p.values[0], p.values[1]);
+        assert_eq!(run.lost, Some(0), "{what}");
+        if p.values == ["8s", "6000"] {
+            assert!((1700..=1800).contains(&run.redelivered.unwrap()), "{what}");
+            let detect = run.detect_ms.expect("the session loss is a sign");
+            assert!((5_000..8_000).contains(&detect), "{what}: detected after {detect} ms");
+            assert!(run.recover_ms.is_some(), "{what}");
+        } else {
+            assert_eq!(run.redelivered, Some(0), "{what}");
+        }
+    }
+}
