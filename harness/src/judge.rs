@@ -108,6 +108,12 @@ impl Outcome {
         value(key, &self.verdict)
     }
 
+    /// The count `key` refers to, or None when the ledger lacks the ground
+    /// truth it needs (no audit read, a group that never drained).
+    pub fn known(&self, key: Key) -> Option<u64> {
+        judgeable(key, &self.verdict).then(|| self.value(key))
+    }
+
     /// Anomalies beyond loss and what at-least-once allows (redelivery,
     /// duplicate-write): the results table's column.
     pub fn other_anomalies(&self) -> u64 {

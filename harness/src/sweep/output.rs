@@ -92,7 +92,7 @@ fn number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {
-        format!("{:.2}", x).trim_end_matches('0').to_string()
+        format!("{x:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -100,7 +100,7 @@ fn number(x: f64) -> String {
 fn cell(s: Option<Stat>) -> String {
     match s {
         None => "–".into(),
-        Some(s) if s.min == s.max => number(s.median),
+        Some(s) if number(s.min) == number(s.max) => number(s.median),
         Some(s) => format!("{} ({}–{})", number(s.median), number(s.min), number(s.max)),
     }
 }
@@ -212,7 +212,12 @@ fn page(r: &SweepResult, pictures: &[PathBuf]) -> String {
         for run in &p.runs {
             match &run.run_dir {
                 Some(d) => {
-                    let _ = write!(h, "<a href=\"{}/timeline.html\">{}</a> ", esc(d), run.repeat);
+                    let _ = write!(
+                        h,
+                        "<a href=\"{0}/timeline.html\" title=\"{0}\">{1}</a> (<a href=\"{0}/summary.txt\">summary</a>) ",
+                        esc(d),
+                        run.repeat
+                    );
                 }
                 None => {
                     let _ = write!(
@@ -305,6 +310,8 @@ mod tests {
         assert_eq!(cell(Some(Stat { min: 1800.0, median: 1800.0, max: 1800.0 })), "1800");
         assert_eq!(cell(Some(Stat { min: 0.0, median: 900.0, max: 1800.0 })), "900 (0–1800)");
         assert_eq!(cell(Some(Stat { min: 6.25, median: 6.5, max: 7.0 })), "6.5 (6.25–7)");
+        assert_eq!(cell(Some(Stat { min: 1.201, median: 1.202, max: 1.204 })), "1.2", "equal as shown");
+        assert_eq!(number(6.001), "6");
         assert_eq!(cell(None), "–");
     }
 

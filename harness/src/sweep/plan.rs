@@ -9,6 +9,9 @@ use super::axis::{self, Axis};
 use super::SweepError;
 use crate::scenario::{self, Overrides, Scenario};
 
+/// More points than anyone can wait for is a typo, not a sweep.
+const MAX_POINTS: usize = 10_000;
+
 /// What a user asked for: the axes from `--vary` (else the file's
 /// `[sweep]`), and overrides of its `repeat` and `fault`.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +121,12 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
         }
     }
 
+    let size: usize = axes.iter().map(|a| a.values.len()).product();
+    if size > MAX_POINTS {
+        return Err(SweepError::Spec(format!(
+            "a grid of {size} points: at most {MAX_POINTS}; split it into several sweeps"
+        )));
+    }
     let text = std::fs::read_to_string(file)
         .map_err(|e| SweepError::Spec(format!("{}: cannot read the file: {e}", file.display())))?;
     let mut doc: DocumentMut = text.parse().map_err(|e| SweepError::Spec(format!("{}: {e}", file.display())))?;

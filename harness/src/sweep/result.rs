@@ -67,6 +67,7 @@ pub struct RunResult {
     pub status: Status,
     /// Why the harness could not run it, when it could not.
     pub error: Option<String>,
+    /// None: unknown (see [`Outcome::known`]) or not run.
     pub redelivered: Option<u64>,
     pub lost: Option<u64>,
     pub premature: Option<u64>,
@@ -85,9 +86,9 @@ impl RunResult {
             run_dir,
             status: outcome.status,
             error: None,
-            redelivered: Some(outcome.value(Key::Redelivered)),
-            lost: Some(outcome.value(Key::Lost)),
-            premature: Some(outcome.value(Key::Class(Class::PrematureCommit))),
+            redelivered: outcome.known(Key::Redelivered),
+            lost: outcome.known(Key::Lost),
+            premature: outcome.known(Key::Class(Class::PrematureCommit)),
             detect_ms,
             recover_ms,
         }

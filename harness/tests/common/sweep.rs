@@ -32,7 +32,8 @@ fn figures(run_dir: &Path, fault: u32) -> Vec<Option<f64>> {
     };
     vec![
         Some(o.value(Key::Redelivered) as f64),
-        Some(o.value(Key::Lost) as f64),
+        // Unknown without the audit read, or when a group did not drain.
+        (o.verdict.audited && o.verdict.drain_timeouts.is_empty()).then(|| o.value(Key::Lost) as f64),
         Some(o.value(Key::Class(faultline::checker::Class::PrematureCommit)) as f64),
         slowest(|g| g.detect_ms),
         slowest(|g| g.recover_ms),
