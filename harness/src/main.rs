@@ -232,8 +232,14 @@ fn run_sweep(
     let out = out.unwrap_or_else(|| {
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-        PathBuf::from("reports").join(format!("sweep-{stamp}-{}", plan.name))
+        let name: String =
+            plan.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        PathBuf::from("reports").join(format!("sweep-{stamp}-{name}-{:04x}", std::process::id() & 0xffff))
     });
+    if out.join("sweep.json").exists() {
+        eprintln!("error: {} already holds a sweep; choose another --out", out.display());
+        return ERROR;
+    }
     let opts = sweep::Options {
         out: out.clone(),
         jobs,

@@ -7,6 +7,8 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::checker;
@@ -60,6 +62,7 @@ impl Session {
                 reports_dir: PathBuf::from("reports"),
                 progress: false,
                 worker_exe: workers::default_exe(),
+                stop: None,
             },
             overrides: Overrides::default(),
             write_reports: true,
@@ -82,6 +85,13 @@ impl Session {
     /// [`workers::default_exe`]).
     pub fn worker_exe(mut self, exe: impl Into<PathBuf>) -> Session {
         self.opts.worker_exe = exe.into();
+        self
+    }
+
+    /// A flag that, once set, ends the current run as interrupted (as
+    /// Ctrl-C does) and fails the next ones.
+    pub fn stop_flag(mut self, stop: Arc<AtomicBool>) -> Session {
+        self.opts.stop = Some(stop);
         self
     }
 

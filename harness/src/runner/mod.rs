@@ -10,6 +10,7 @@ mod clusters;
 pub use clusters::Clusters;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -60,6 +61,27 @@ pub struct RunOptions {
     pub progress: bool,
     /// The faultline binary that runs the workers.
     pub worker_exe: PathBuf,
+    /// Set by a caller that saw Ctrl-C itself (a sweep, between runs): the
+    /// run ends as interrupted even if the signal came before it listened.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// Ctrl-C, or the caller's stop flag.
+async fn interrupted(stop: Option<Arc<AtomicBool>>) {
+    let flag = async {
+        match stop {
+            Some(flag) => {
+                while !flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = flag => {}
+    }
 }
 
 /// What a finished run left: where its ledger is and what ran it. The
@@ -110,7 +132,7 @@ pub async fn run(
     let bar = phase_bar(opts.progress, "starting cluster");
     let lent = tokio::select! {
         r = clusters.take(&scenario.cluster, &run_id, &logs_dir) => r.map_err(RunError::ClusterStart)?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupted(opts.stop.clone()) => {
             cluster::abandon(&scenario.cluster, &run_id).await;
             return Err(RunError::Interrupted);
         }
@@ -139,7 +161,7 @@ pub async fn run(
     };
     let result = tokio::select! {
         r = run.body() => r,
-        _ = tokio::signal::ctrl_c() => Err(RunError::Interrupted),
+        _ = interrupted(opts.stop.clone()) => Err(RunError::Interrupted),
     };
     // Teardown on every path: heal, stop workers; the cluster is kept for
     // the next scenario only when all of that went well.

@@ -16,18 +16,15 @@ enum Segment {
 }
 
 /// A field's path, as people write it: `fault[0].duration`,
-/// `group[0].properties."session.timeout.ms"`, `run.drain_timeout`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `group[0].properties."session.timeout.ms"`, `run.drain_timeout`. Two
+/// paths are equal when they name the same field (`fault[0]."duration"`).
+#[derive(Debug, Clone, Eq)]
 pub struct FieldPath {
     text: String,
     segments: Vec<Segment>,
 }
 
 impl FieldPath {
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
     /// The last key, unquoted: a short label for tables and legends.
     pub fn leaf(&self) -> &str {
         self.segments
@@ -38,6 +35,12 @@ impl FieldPath {
                 Segment::Index(_) => None,
             })
             .unwrap_or(&self.text)
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &FieldPath) -> bool {
+        self.segments == other.segments
     }
 }
 
@@ -66,6 +69,9 @@ impl FromStr for FieldPath {
             }
             if !expect_key {
                 rest = rest.strip_prefix('.').ok_or_else(|| bad("keys are separated by `.`"))?;
+                if rest.is_empty() {
+                    return Err(bad("it ends with `.`"));
+                }
             }
             let key = if let Some(r) = rest.strip_prefix('"') {
                 let end = r.find('"').ok_or_else(|| bad("a quoted key needs its closing `\"`"))?;
@@ -263,7 +269,8 @@ mod tests {
             ]
         );
         assert_eq!(p.leaf(), "session.timeout.ms");
-        for bad in ["", "[0]", "fault[x].duration", "fault[0]duration", "a..b", "group[0].properties.\"open"] {
+        assert_eq!("fault[0].\"duration\"".parse::<FieldPath>(), "fault[0].duration".parse::<FieldPath>());
+        for bad in ["", "[0]", "fault[x].duration", "fault[0]duration", "a..b", "run.", "group[0].properties.\"open"] {
             assert!(bad.parse::<FieldPath>().is_err(), "{bad}");
         }
     }
@@ -301,7 +308,7 @@ mod tests {
     #[test]
     fn flag_values_are_toml_or_else_strings() {
         let a = Axis::parse_flag("group[0].properties.\"session.timeout.ms\"=6000, 10000").unwrap();
-        assert_eq!(a.path.as_str(), "group[0].properties.\"session.timeout.ms\"");
+        assert_eq!(a.path.to_string(), "group[0].properties.\"session.timeout.ms\"");
         assert_eq!(a.values.iter().map(|v| v.as_integer()).collect::<Vec<_>>(), [Some(6000), Some(10000)]);
         let a = Axis::parse_flag("fault[0].duration=3s,\"7s\",true").unwrap();
         assert_eq!(a.values.iter().map(label).collect::<Vec<_>>(), ["3s", "7s", "true"]);

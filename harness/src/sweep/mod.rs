@@ -87,8 +87,11 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
         std::fs::write(&f, &p.text).map_err(io(&f))?;
     }
 
+    // Points of one cluster shape one after another, so that they share it.
+    let mut order = points.clone();
+    order.sort_by_key(|p| format!("{:?}", p.scenario.cluster.shape()));
     let queue: VecDeque<(usize, u32)> =
-        points.iter().flat_map(|p| (1..=plan.repeat).map(move |r| (p.index, r))).collect();
+        order.iter().flat_map(|p| (1..=plan.repeat).map(move |r| (p.index, r))).collect();
     let total = queue.len();
     let queue = Mutex::new(queue);
     let stop = Arc::new(AtomicBool::new(false));
@@ -107,12 +110,12 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
         grid: plan.points.len(),
         partitions: vec![opts.partition.unwrap_or(Partition { k: 1, n: 1 }).to_string()],
         complete: false,
+        stopped: None,
         elapsed_s: 0.0,
         points: Vec::new(),
     };
     let mut pending: BTreeMap<usize, Vec<RunResult>> = BTreeMap::new();
-    let mut harness_error = None;
-    let (tx, rx) = mpsc::channel::<(usize, Result<RunResult, String>)>();
+    let (tx, rx) = mpsc::channel::<Msg>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total.max(1)) {
             let tx = tx.clone();
@@ -120,9 +123,9 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
             scope.spawn(move || worker(plan, opts, queue, stop, tx));
         }
         drop(tx);
-        for (index, r) in rx {
-            match r {
-                Ok(run) => {
+        for msg in rx {
+            match msg {
+                Msg::Ran(index, run) => {
                     bar.inc(1);
                     let runs = pending.entry(index).or_default();
                     runs.push(run);
@@ -130,13 +133,14 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
                         let mut runs = pending.remove(&index).unwrap_or_default();
                         runs.sort_by_key(|r| r.repeat);
                         let p = &plan.points[index];
-                        bar.set_message(format!("point {} done: {}", index, Summary::of(&runs).verdict()));
+                        let summary = Summary::of(&runs);
+                        bar.set_message(format!("point {index} done: {}", summary.verdict()));
                         result.points.push(PointResult {
                             index,
                             coords: p.coords.clone(),
                             values: p.coords.iter().zip(&plan.axes).map(|(&c, a)| axis::label(&a.values[c])).collect(),
                             file: format!("points/{}", point_file(index)),
-                            summary: Summary::of(&runs),
+                            summary,
                             runs,
                         });
                         result.points.sort_by_key(|p| p.index);
@@ -147,19 +151,19 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
                         }
                     }
                 }
-                Err(e) => {
+                Msg::Stop(why) => {
                     stop.store(true, Ordering::SeqCst);
-                    harness_error.get_or_insert(e);
+                    result.stopped.get_or_insert(why);
                 }
             }
         }
     });
     bar.finish_and_clear();
     result.complete = result.points.len() == points.len();
-    result.elapsed_s = started.elapsed().as_secs_f64();
-    if let Some(e) = harness_error {
-        tracing::warn!("sweep stopped: {e}");
+    if !result.complete && result.stopped.is_none() && stop.load(Ordering::SeqCst) {
+        result.stopped = Some(INTERRUPTED.into());
     }
+    result.elapsed_s = started.elapsed().as_secs_f64();
     output::write(&opts.out, &result)?;
     Ok(result)
 }
@@ -170,12 +174,12 @@ fn worker(
     plan: &Plan,
     opts: &Options,
     queue: &Mutex<VecDeque<(usize, u32)>>,
-    stop: &AtomicBool,
-    tx: mpsc::Sender<(usize, Result<RunResult, String>)>,
+    stop: &Arc<AtomicBool>,
+    tx: mpsc::Sender<Msg>,
 ) {
     let runs_dir = opts.out.join("runs");
     let session = Session::new().map(|s| {
-        let s = s.reports_dir(&runs_dir).progress(false);
+        let s = s.reports_dir(&runs_dir).progress(false).stop_flag(stop.clone());
         match &opts.worker_exe {
             Some(exe) => s.worker_exe(exe),
             None => s,
@@ -184,7 +188,7 @@ fn worker(
     let mut session = match session {
         Ok(s) => s,
         Err(e) => {
-            let _ = tx.send((0, Err(e.to_string())));
+            let _ = tx.send(Msg::Stop(format!("cannot start a session: {e}")));
             return;
         }
     };
@@ -195,26 +199,39 @@ fn worker(
         let Some((index, repeat)) = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None) else { return };
         let p = &plan.points[index];
         let source = opts.out.join("points").join(point_file(index));
-        let run = match session.run(&p.scenario, Some(&source)) {
-            Ok(outcome) => {
+        // A panic in one run must not take the finished points with it.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.run(&p.scenario, Some(&source))));
+        let msg = match ran {
+            Ok(Ok(outcome)) => {
                 let dir = outcome.run.dir.strip_prefix(&opts.out).unwrap_or(&outcome.run.dir);
-                Ok(RunResult::judged(repeat, Some(dir.display().to_string()), &outcome, plan.fault))
+                Msg::Ran(index, RunResult::judged(repeat, Some(dir.display().to_string()), &outcome, plan.fault))
             }
-            Err(session::Error::Run(RunError::Interrupted)) => Err("interrupted (Ctrl-C)".to_string()),
-            Err(e) => Ok(RunResult::failed(repeat, e.to_string())),
+            Ok(Err(session::Error::Run(RunError::Interrupted))) => Msg::Stop(INTERRUPTED.into()),
+            Ok(Err(e)) => Msg::Ran(index, RunResult::failed(repeat, e.to_string())),
+            Err(_) => Msg::Stop(format!("the harness panicked running point {index} (run {repeat})")),
         };
-        if tx.send((index, run)).is_err() {
+        let last = matches!(msg, Msg::Stop(_));
+        if tx.send(msg).is_err() || last {
             return;
         }
     }
 }
 
+/// What a worker thread tells the sweep.
+enum Msg {
+    Ran(usize, RunResult),
+    /// The sweep cannot go on: Ctrl-C, or the harness itself failed.
+    Stop(String),
+}
+
+const INTERRUPTED: &str = "interrupted (Ctrl-C)";
+
 fn point_file(index: usize) -> String {
     format!("{index:03}.toml")
 }
 
-/// Ctrl-C between two runs stops the sweep too (inside a run, the runner
-/// sees it and ends that run as interrupted).
+/// Ctrl-C stops the sweep: the flag also ends the run in progress (its
+/// Session has it), even when the signal came before the run listened.
 fn watch_ctrl_c(stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };

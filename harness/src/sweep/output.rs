@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use super::plot;
-use super::result::{Metric, PointResult, Stat, SweepResult};
+use super::result::{Metric, PointResult, Stat, Summary, SweepResult};
 use super::SweepError;
 
 pub const JSON: &str = "sweep.json";
@@ -19,12 +19,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
 
 /// sweep.json and sweep.csv, rewritten as each point finishes.
 pub(super) fn write_data(dir: &Path, r: &SweepResult) -> Result<(), SweepError> {
-    let json = dir.join(JSON);
     let text = serde_json::to_string_pretty(r).map_err(|e| SweepError::Spec(format!("cannot encode {JSON}: {e}")))?;
-    std::fs::write(&json, text).map_err(io(&json))?;
-    let csv = dir.join(CSV);
-    std::fs::write(&csv, to_csv(r)?).map_err(io(&csv))?;
-    Ok(())
+    replace(&dir.join(JSON), text.as_bytes())?;
+    replace(&dir.join(CSV), &to_csv(r)?)
+}
+
+/// Written beside, then renamed: a sweep killed mid-write keeps the last
+/// whole file.
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Every file of the sweep folder.
@@ -47,8 +52,11 @@ pub fn write(dir: &Path, r: &SweepResult) -> Result<(), SweepError> {
             .collect();
         let title = format!("{} ({} run(s) per point)", r.scenario, r.repeat);
         let data = plot::PlotData { title: &title, axes: &axes, metrics: &metrics, points: &points };
-        plot::write(dir, &data)
-            .map_err(|e| SweepError::Spec(format!("cannot draw the plots in {}: {e}", dir.display())))?
+        // The figures are in the table and the CSV: no plot is no reason to lose them.
+        plot::write(dir, &data).unwrap_or_else(|e| {
+            tracing::warn!("cannot draw the plots in {}: {e}", dir.display());
+            Vec::new()
+        })
     };
     let html = dir.join(HTML);
     std::fs::write(&html, page(r, &pictures)).map_err(io(&html))?;
@@ -64,9 +72,9 @@ fn to_csv(r: &SweepResult) -> Result<Vec<u8>, SweepError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["point".into()];
     header.extend(r.axes.iter().map(|a| a.path.clone()));
-    header.extend(["runs", "pass", "fail", "cannot_judge"].map(String::from));
+    header.extend(["runs", "pass", "fail", "cannot_judge", "never_recovered"].map(String::from));
     for m in Metric::ALL {
-        header.extend(["min", "median", "max"].map(|s| format!("{}_{s}", m.key())));
+        header.extend(["n", "min", "median", "max"].map(|s| format!("{}_{s}", m.key())));
     }
     header.push("file".into());
     w.write_record(&header).map_err(err)?;
@@ -74,11 +82,14 @@ fn to_csv(r: &SweepResult) -> Result<Vec<u8>, SweepError> {
         let s = &p.summary;
         let mut row: Vec<String> = vec![p.index.to_string()];
         row.extend(p.values.iter().cloned());
-        row.extend([p.runs.len() as u32, s.pass, s.fail, s.cannot_judge].map(|n| n.to_string()));
+        row.extend([p.runs.len() as u32, s.pass, s.fail, s.cannot_judge, s.never_recovered].map(|n| n.to_string()));
         for m in Metric::ALL {
             match s.stat(m) {
-                Some(st) => row.extend([st.min, st.median, st.max].map(number)),
-                None => row.extend(["", "", ""].map(String::from)),
+                Some(st) => {
+                    row.push(st.n.to_string());
+                    row.extend([st.min, st.median, st.max].map(exact));
+                }
+                None => row.extend(["0", "", "", ""].map(String::from)),
             }
         }
         row.push(p.file.clone());
@@ -96,12 +107,31 @@ fn number(x: f64) -> String {
     }
 }
 
-/// `1800` when every run agreed, else `900 (0–1800)`: median (min–max).
-fn cell(s: Option<Stat>) -> String {
-    match s {
-        None => "–".into(),
-        Some(s) if number(s.min) == number(s.max) => number(s.median),
-        Some(s) => format!("{} ({}–{})", number(s.median), number(s.min), number(s.max)),
+/// For the CSV: timings are whole milliseconds, so 4 decimals keep even a
+/// median of two exact.
+fn exact(x: f64) -> String {
+    format!("{x:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `1800` when every run agreed, else `900 (0–1800)`: median (min–max);
+/// runs whose count is unknown, and groups that never recovered, are said.
+fn cell(s: &Summary, m: Metric) -> String {
+    let stat = s.stat(m);
+    let shown = match stat {
+        None => "–".to_string(),
+        Some(st) if number(st.min) == number(st.max) => number(st.median),
+        Some(st) => format!("{} ({}–{})", number(st.median), number(st.min), number(st.max)),
+    };
+    let unknown = s.runs().saturating_sub(stat.map_or(0, |st| st.n));
+    let said = match m {
+        Metric::Recover => (s.never_recovered > 0).then(|| format!("{} never", s.never_recovered)),
+        Metric::Detect => None,
+        Metric::Redelivered | Metric::Lost | Metric::Premature => (unknown > 0).then(|| format!("{unknown} unknown")),
+    };
+    match (said, stat) {
+        (Some(said), None) => said,
+        (Some(said), Some(_)) => format!("{shown}, {said}"),
+        (None, _) => shown,
     }
 }
 
@@ -116,7 +146,7 @@ pub fn render(r: &SweepResult) -> String {
         .map(|p| {
             let mut row = p.values.clone();
             row.push(p.summary.verdict());
-            row.extend(Metric::ALL.iter().map(|&m| cell(p.summary.stat(m))));
+            row.extend(Metric::ALL.iter().map(|&m| cell(&p.summary, m)));
             row
         })
         .collect();
@@ -140,6 +170,9 @@ pub fn render(r: &SweepResult) -> String {
         r.elapsed_s,
         if r.complete { "" } else { ", NOT FINISHED" }
     );
+    if let Some(why) = &r.stopped {
+        out += &format!("  stopped: {why}\n");
+    }
     out += &line(&header);
     for row in &rows {
         out += &line(row);
@@ -206,7 +239,7 @@ fn page(r: &SweepResult, pictures: &[PathBuf]) -> String {
         }
         let _ = write!(h, "<td class=\"{class}\">{}</td>", esc(&p.summary.verdict()));
         for m in Metric::ALL {
-            let _ = write!(h, "<td>{}</td>", esc(&cell(p.summary.stat(m))));
+            let _ = write!(h, "<td>{}</td>", esc(&cell(&p.summary, m)));
         }
         h += "<td>";
         for run in &p.runs {
@@ -239,12 +272,28 @@ fn page(r: &SweepResult, pictures: &[PathBuf]) -> String {
 /// into `out`: the same files, with every point, linking the parts' runs.
 pub fn merge(parts: &[PathBuf], out: &Path) -> Result<SweepResult, SweepError> {
     std::fs::create_dir_all(out).map_err(io(out))?;
+    let same = |a: &Path, b: &Path| a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
+    if let Some(p) = parts.iter().find(|p| same(p, out)) {
+        return Err(SweepError::Spec(format!(
+            "--out {}: that is one of the parts; choose a folder of its own",
+            p.display()
+        )));
+    }
     let mut merged: Option<SweepResult> = None;
     for dir in parts {
         let json = dir.join(JSON);
         let text = std::fs::read_to_string(&json).map_err(io(&json))?;
         let mut part: SweepResult = serde_json::from_str(&text)
             .map_err(|e| SweepError::Spec(format!("{}: not a sweep.json: {e}", json.display())))?;
+        if let Some(p) =
+            part.points.iter().find(|p| p.values.len() != part.axes.len() || p.coords.len() != part.axes.len())
+        {
+            return Err(SweepError::Spec(format!(
+                "{}: point {} does not have a value per axis",
+                json.display(),
+                p.index
+            )));
+        }
         let prefix = relative(out, dir)
             .ok_or_else(|| SweepError::Spec(format!("{}: cannot reach it from {}", dir.display(), out.display())))?;
         for p in &mut part.points {
@@ -257,9 +306,11 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<SweepResult, SweepError> {
             merged = Some(part);
             continue;
         };
-        if (&m.scenario, &m.axes, m.repeat, m.fault) != (&part.scenario, &part.axes, part.repeat, part.fault) {
+        if (&m.scenario, &m.file, &m.axes, m.repeat, m.fault, m.grid)
+            != (&part.scenario, &part.file, &part.axes, part.repeat, part.fault, part.grid)
+        {
             return Err(SweepError::Spec(format!(
-                "{}: not the same sweep as {} (scenario, axes, repeat and fault must match)",
+                "{}: not the same sweep as {} (file, axes, repeat and fault must match)",
                 json.display(),
                 parts[0].join(JSON).display()
             )));
@@ -307,12 +358,26 @@ mod tests {
 
     #[test]
     fn a_cell_shows_the_spread_only_when_runs_differ() {
-        assert_eq!(cell(Some(Stat { min: 1800.0, median: 1800.0, max: 1800.0 })), "1800");
-        assert_eq!(cell(Some(Stat { min: 0.0, median: 900.0, max: 1800.0 })), "900 (0–1800)");
-        assert_eq!(cell(Some(Stat { min: 6.25, median: 6.5, max: 7.0 })), "6.5 (6.25–7)");
-        assert_eq!(cell(Some(Stat { min: 1.201, median: 1.202, max: 1.204 })), "1.2", "equal as shown");
+        let summary = |runs: u32, never: u32, stat: Option<Stat>| Summary {
+            pass: runs,
+            fail: 0,
+            cannot_judge: 0,
+            never_recovered: never,
+            stats: Metric::ALL.iter().map(|m| (m.key().to_string(), stat)).collect(),
+        };
+        let st = |n, min, median, max| Some(Stat { n, min, median, max });
+        assert_eq!(cell(&summary(2, 0, st(2, 1800.0, 1800.0, 1800.0)), Metric::Redelivered), "1800");
+        assert_eq!(cell(&summary(2, 0, st(2, 0.0, 900.0, 1800.0)), Metric::Redelivered), "900 (0–1800)");
+        assert_eq!(cell(&summary(3, 0, st(3, 6.25, 6.5, 7.0)), Metric::Detect), "6.5 (6.25–7)");
+        assert_eq!(cell(&summary(3, 0, st(3, 1.201, 1.202, 1.204)), Metric::Detect), "1.2", "equal as shown");
+        assert_eq!(cell(&summary(2, 0, None), Metric::Detect), "–");
+        // A count one run could not know, and a group that never recovered, are said.
+        assert_eq!(cell(&summary(2, 0, st(1, 0.0, 0.0, 0.0)), Metric::Lost), "0, 1 unknown");
+        assert_eq!(cell(&summary(2, 0, None), Metric::Lost), "2 unknown");
+        assert_eq!(cell(&summary(2, 1, st(1, 0.04, 0.04, 0.04)), Metric::Recover), "0.04, 1 never");
+        assert_eq!(cell(&summary(1, 1, None), Metric::Recover), "1 never");
         assert_eq!(number(6.001), "6");
-        assert_eq!(cell(None), "–");
+        assert_eq!(exact(9.0605), "9.0605");
     }
 
     #[test]

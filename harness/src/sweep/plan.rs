@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::DocumentMut;
 
-use super::axis::{self, Axis};
+use super::axis::{self, Axis, FieldPath};
 use super::SweepError;
 use crate::scenario::{self, Overrides, Scenario};
 
@@ -112,6 +112,9 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
             base.faults.len()
         )));
     }
+    if axes.is_empty() {
+        return Err(SweepError::Spec(format!("{}: [sweep] vary is empty: name at least one field", file.display())));
+    }
     for (i, a) in axes.iter().enumerate() {
         if a.values.is_empty() {
             return Err(SweepError::Spec(format!("{}: no values", a.path)));
@@ -121,32 +124,38 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
         }
     }
 
-    let size: usize = axes.iter().map(|a| a.values.len()).product();
-    if size > MAX_POINTS {
-        return Err(SweepError::Spec(format!(
-            "a grid of {size} points: at most {MAX_POINTS}; split it into several sweeps"
-        )));
+    let size = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len()).filter(|&n| n <= MAX_POINTS));
+    if size.is_none() {
+        return Err(SweepError::Spec(format!("the grid has over {MAX_POINTS} points; split it into several sweeps")));
     }
     let text = std::fs::read_to_string(file)
         .map_err(|e| SweepError::Spec(format!("{}: cannot read the file: {e}", file.display())))?;
     let mut doc: DocumentMut = text.parse().map_err(|e| SweepError::Spec(format!("{}: {e}", file.display())))?;
     doc.remove("sweep");
+    // What the command line overrode is written in, so that a point's file
+    // runs as the point ran.
+    let mut fixed = Vec::new();
+    if let Some(b) = req.overrides.backend {
+        fixed.push(("cluster.backend".to_string(), b.name()));
+    }
+    if let Some(c) = req.overrides.client {
+        for (i, _) in base.groups.iter().enumerate().filter(|(_, g)| g.command.is_none()) {
+            fixed.push((format!("group[{i}].client"), c.name()));
+        }
+    }
+    for (path, value) in fixed {
+        let path: FieldPath = path.parse().map_err(SweepError::Spec)?;
+        axis::set(&mut doc, &path, &toml_edit::Value::from(value)).map_err(SweepError::Spec)?;
+    }
     let load = |doc: &DocumentMut, setting: String| {
-        let text = format!("# faultline sweep point of {}: {setting}\n{doc}", file.display());
+        let oneline = setting.replace(['\n', '\r'], " ");
+        let text = format!("# faultline sweep point of {}: {oneline}\n{doc}", file.display());
         // Errors then name the file and the setting they were found with.
         let shown = PathBuf::from(format!("{} with {setting}", file.display()));
         scenario::parse_with(&shown, &text, req.overrides)
             .map(|s| (text, s))
             .map_err(|source| SweepError::Point { setting, source: Box::new(source) })
     };
-    // Each value alone first, so that an error names the one setting at fault.
-    for a in &axes {
-        for v in &a.values {
-            let mut d = doc.clone();
-            axis::set(&mut d, &a.path, v).map_err(SweepError::Spec)?;
-            load(&d, format!("{} = {}", a.path, axis::label(v)))?;
-        }
-    }
     let mut points = Vec::new();
     for (index, coords) in grid(&axes).into_iter().enumerate() {
         let mut d = doc.clone();
@@ -157,8 +166,18 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
             axis::set(&mut d, &a.path, &a.values[c]).map_err(SweepError::Spec)?;
             setting.push(format!("{} = {}", a.path, axis::label(&a.values[c])));
         }
-        let (text, scenario) = load(&d, setting.join(", "))?;
-        points.push(Point { index, coords, text, scenario });
+        match load(&d, setting.join(", ")) {
+            Ok((text, scenario)) => points.push(Point { index, coords, text, scenario }),
+            Err(e) => {
+                // Name the one value at fault, if one alone is refused.
+                for (a, &c) in axes.iter().zip(&coords) {
+                    let mut one = doc.clone();
+                    axis::set(&mut one, &a.path, &a.values[c]).map_err(SweepError::Spec)?;
+                    load(&one, format!("{} = {}", a.path, axis::label(&a.values[c])))?;
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(Plan { file: file.to_owned(), name: base.name, axes, repeat, fault, points })
 }

@@ -1,6 +1,8 @@
 //! What a sweep found: per run, the figures read off its outcome; per point,
 //! how many runs passed and the min / median / max of each figure.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::checker::{Class, Verdict};
@@ -74,13 +76,16 @@ pub struct RunResult {
     /// Of the sweep's fault, the slowest group's time to detect.
     pub detect_ms: Option<u64>,
     /// Of the sweep's fault, the slowest group's time to recover; none if
-    /// no partition went unheld, or one never came back.
+    /// no partition went unheld, or one never came back (`never_recovered`).
     pub recover_ms: Option<u64>,
+    /// A group the fault left with partitions unheld never held them all again.
+    #[serde(default)]
+    pub never_recovered: bool,
 }
 
 impl RunResult {
     pub fn judged(repeat: u32, run_dir: Option<String>, outcome: &Outcome, fault: u32) -> RunResult {
-        let (detect_ms, recover_ms) = timings(&outcome.verdict, fault);
+        let Timings { detect_ms, recover_ms, never_recovered } = timings(&outcome.verdict, fault);
         RunResult {
             repeat,
             run_dir,
@@ -91,6 +96,7 @@ impl RunResult {
             premature: outcome.known(Key::Class(Class::PrematureCommit)),
             detect_ms,
             recover_ms,
+            never_recovered,
         }
     }
 
@@ -105,21 +111,35 @@ impl RunResult {
             premature: None,
             detect_ms: None,
             recover_ms: None,
+            never_recovered: false,
         }
     }
 }
 
 /// Fault `fault`'s time to detect and to recover, of the slowest group.
-pub fn timings(v: &Verdict, fault: u32) -> (Option<u64>, Option<u64>) {
-    let Some(f) = v.faults.iter().find(|f| f.id == fault) else { return (None, None) };
-    let detect = f.groups.iter().filter_map(|g| g.detect_ms).max();
-    let recover = f.groups.iter().filter_map(|g| g.recover_ms).max();
-    (detect, recover)
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Timings {
+    pub detect_ms: Option<u64>,
+    /// None if a group never recovered: the slowest is then "never".
+    pub recover_ms: Option<u64>,
+    pub never_recovered: bool,
 }
 
-/// min / median / max over a point's runs.
+pub fn timings(v: &Verdict, fault: u32) -> Timings {
+    let Some(f) = v.faults.iter().find(|f| f.id == fault) else { return Timings::default() };
+    let never_recovered = f.groups.iter().any(|g| g.disrupted && g.recover_ms.is_none());
+    Timings {
+        detect_ms: f.groups.iter().filter_map(|g| g.detect_ms).max(),
+        recover_ms: if never_recovered { None } else { f.groups.iter().filter_map(|g| g.recover_ms).max() },
+        never_recovered,
+    }
+}
+
+/// min / median / max over the runs of a point that have a value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
+    /// How many runs had a value.
+    pub n: u32,
     pub min: f64,
     pub median: f64,
     pub max: f64,
@@ -135,7 +155,7 @@ impl Stat {
         v.sort_by(f64::total_cmp);
         let n = v.len();
         let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-        Some(Stat { min: v[0], median, max: v[n - 1] })
+        Some(Stat { n: n as u32, min: v[0], median, max: v[n - 1] })
     }
 }
 
@@ -145,8 +165,10 @@ pub struct Summary {
     pub pass: u32,
     pub fail: u32,
     pub cannot_judge: u32,
-    /// Per metric, in [`Metric::ALL`] order, keyed by [`Metric::key`].
-    pub stats: Vec<(String, Option<Stat>)>,
+    /// Runs where a group never held all its partitions again.
+    pub never_recovered: u32,
+    /// Per metric, by [`Metric::key`]; none if no run had a value.
+    pub stats: BTreeMap<String, Option<Stat>>,
 }
 
 impl Summary {
@@ -156,6 +178,7 @@ impl Summary {
             pass: count(Status::Pass),
             fail: count(Status::Fail),
             cannot_judge: count(Status::CannotJudge),
+            never_recovered: runs.iter().filter(|r| r.never_recovered).count() as u32,
             stats: Metric::ALL
                 .iter()
                 .map(|m| (m.key().to_string(), Stat::of(runs.iter().filter_map(|r| m.of(r)))))
@@ -164,7 +187,11 @@ impl Summary {
     }
 
     pub fn stat(&self, m: Metric) -> Option<Stat> {
-        self.stats.iter().find(|(k, _)| k == m.key()).and_then(|(_, s)| *s)
+        self.stats.get(m.key()).copied().flatten()
+    }
+
+    pub fn runs(&self) -> u32 {
+        self.pass + self.fail + self.cannot_judge
     }
 
     /// `3 pass`, `2 pass, 1 fail`.
@@ -205,6 +232,9 @@ pub struct SweepResult {
     pub partitions: Vec<String>,
     /// Every point of the partitions finished (no Ctrl-C, no harness error).
     pub complete: bool,
+    /// Why the sweep stopped before the end.
+    #[serde(default)]
+    pub stopped: Option<String>,
     pub elapsed_s: f64,
     /// Finished points, in grid order.
     pub points: Vec<PointResult>,
@@ -237,8 +267,8 @@ mod tests {
 
     #[test]
     fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(Stat::of([1800.0, 0.0, 1700.0, 0.0]), Some(Stat { min: 0.0, median: 850.0, max: 1800.0 }));
-        assert_eq!(Stat::of([3.0, 1.0, 2.0]), Some(Stat { min: 1.0, median: 2.0, max: 3.0 }));
+        assert_eq!(Stat::of([1800.0, 0.0, 1700.0, 0.0]), Some(Stat { n: 4, min: 0.0, median: 850.0, max: 1800.0 }));
+        assert_eq!(Stat::of([3.0, 1.0, 2.0]), Some(Stat { n: 3, min: 1.0, median: 2.0, max: 3.0 }));
         assert_eq!(Stat::of([]), None);
     }
 
@@ -251,8 +281,33 @@ mod tests {
         b.repeat = 2;
         let s = Summary::of(&[a, b]);
         assert_eq!((s.pass, s.fail, s.cannot_judge), (1, 0, 1));
-        assert_eq!(s.stat(Metric::Recover), Some(Stat { min: 4.0, median: 4.0, max: 4.0 }));
+        assert_eq!(s.stat(Metric::Recover), Some(Stat { n: 1, min: 4.0, median: 4.0, max: 4.0 }));
         assert_eq!(s.stat(Metric::Detect), None);
         assert_eq!(s.verdict(), "1 pass, 1 cannot judge");
+    }
+
+    /// Two groups, one whole again 3 s after the fault, one never.
+    #[test]
+    fn the_slowest_group_is_the_one_that_never_recovered() {
+        use crate::checker::{FaultTiming, GroupTiming};
+        let mut v = crate::checker::check(std::iter::empty());
+        let g = |group: &str, detect_ms, disrupted, recover_ms| GroupTiming {
+            group: group.into(),
+            detect_ms,
+            disrupted,
+            recover_ms,
+        };
+        v.faults = vec![FaultTiming {
+            id: 1,
+            kind: "pause-broker".into(),
+            target: "broker-1".into(),
+            start_ms: 1000,
+            end_ms: Some(9000),
+            groups: vec![g("g0", Some(6000), true, Some(3000)), g("g1", Some(7000), true, None)],
+        }];
+        assert_eq!(timings(&v, 1), Timings { detect_ms: Some(7000), recover_ms: None, never_recovered: true });
+        v.faults[0].groups[1] = g("g1", Some(500), false, None);
+        assert_eq!(timings(&v, 1), Timings { detect_ms: Some(6000), recover_ms: Some(3000), never_recovered: false });
+        assert_eq!(timings(&v, 2), Timings::default(), "no such fault: no timings");
     }
 }

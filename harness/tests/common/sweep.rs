@@ -45,6 +45,7 @@ fn stat(values: &[f64]) -> Option<Stat> {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     (n > 0).then(|| Stat {
+        n: n as u32,
         min: v[0],
         median: if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 },
         max: v[n - 1],
@@ -91,9 +92,11 @@ pub fn assert_points_match_their_runs(dir: &Path, r: &SweepResult) {
             let what = format!("point {}: {}", p.index, m.key());
             assert_close(p.summary.stat(*m), want, 1e-9, &format!("{what} in sweep.json"));
             let cell = |s: &str| row[&format!("{}_{s}", m.key())].parse::<f64>().ok();
-            let got = cell("min").map(|min| Stat { min, median: cell("median").unwrap(), max: cell("max").unwrap() });
-            // The CSV rounds to hundredths.
-            assert_close(got, want, 0.006, &format!("{what} in sweep.csv"));
+            let n = row[&format!("{}_n", m.key())].parse::<u32>().expect("a count of runs");
+            assert_eq!(n as usize, values.len(), "{what}: runs with a value");
+            let got =
+                cell("min").map(|min| Stat { n, min, median: cell("median").unwrap(), max: cell("max").unwrap() });
+            assert_close(got, want, 1e-6, &format!("{what} in sweep.csv"));
         }
         let passed = p.runs.iter().filter(|run| run.status == faultline::Status::Pass).count() as u32;
         assert_eq!(row["pass"], passed.to_string());
