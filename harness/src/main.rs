@@ -229,13 +229,7 @@ fn run_sweep(
             return ERROR;
         }
     };
-    let out = out.unwrap_or_else(|| {
-        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-        let name: String =
-            plan.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        PathBuf::from("reports").join(format!("sweep-{stamp}-{name}-{:04x}", std::process::id() & 0xffff))
-    });
+    let out = out.unwrap_or_else(|| sweep::default_out(&plan));
     if out.join("sweep.json").exists() {
         eprintln!("error: {} already holds a sweep; choose another --out", out.display());
         return ERROR;

@@ -191,7 +191,9 @@ pub fn scenario_of(run_id: &str) -> Option<&str> {
     run_id.get(15..run_id.len().checked_sub(5)?)
 }
 
-fn run_id(name: &str) -> String {
+/// `<time>-<name made safe>-<random>`: unique, sortable, and the scenario
+/// can be read back from it ([`scenario_of`]).
+pub fn run_id(name: &str) -> String {
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
     let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();

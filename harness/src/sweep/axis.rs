@@ -38,6 +38,12 @@ impl FieldPath {
     }
 }
 
+/// The leaf of a path given as text (`session.timeout.ms`), or the text
+/// itself when it is no path: labels for tables and legends.
+pub fn leaf_of(path: &str) -> String {
+    path.parse::<FieldPath>().map(|p| p.leaf().to_string()).unwrap_or_else(|_| path.to_string())
+}
+
 impl PartialEq for FieldPath {
     fn eq(&self, other: &FieldPath) -> bool {
         self.segments == other.segments
@@ -269,6 +275,8 @@ mod tests {
             ]
         );
         assert_eq!(p.leaf(), "session.timeout.ms");
+        assert_eq!(leaf_of("group[0].properties.\"session.timeout.ms\""), "session.timeout.ms");
+        assert_eq!(leaf_of("fault[0].duration"), "duration");
         assert_eq!("fault[0].\"duration\"".parse::<FieldPath>(), "fault[0].duration".parse::<FieldPath>());
         for bad in ["", "[0]", "fault[x].duration", "fault[0]duration", "a..b", "run.", "group[0].properties.\"open"] {
             assert!(bad.parse::<FieldPath>().is_err(), "{bad}");

@@ -19,7 +19,7 @@ pub use plan::{plan, Partition, Plan, Point, Request};
 pub use result::{AxisResult, Metric, PointResult, RunResult, Stat, Summary, SweepResult};
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
@@ -76,10 +76,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
     }
     let points: Vec<&Point> =
         plan.points.iter().filter(|p| opts.partition.is_none_or(|part| part.holds(p.index))).collect();
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SweepError::Io { path, source }
-    };
+    let io = output::io;
     let points_dir = opts.out.join("points");
     std::fs::create_dir_all(&points_dir).map_err(io(&points_dir))?;
     for p in &points {
@@ -225,6 +222,12 @@ enum Msg {
 }
 
 const INTERRUPTED: &str = "interrupted (Ctrl-C)";
+
+/// Where a sweep goes unless told: `reports/sweep-<run id>`, stamped and
+/// made safe as a run folder is.
+pub fn default_out(plan: &Plan) -> PathBuf {
+    PathBuf::from("reports").join(format!("sweep-{}", crate::runner::run_id(&plan.name)))
+}
 
 fn point_file(index: usize) -> String {
     format!("{index:03}.toml")

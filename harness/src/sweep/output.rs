@@ -5,15 +5,16 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
+use super::axis::leaf_of;
 use super::plot;
-use super::result::{Metric, PointResult, Stat, Summary, SweepResult};
+use super::result::{Metric, PointResult, Summary, SweepResult};
 use super::SweepError;
 
 pub const JSON: &str = "sweep.json";
 pub const CSV: &str = "sweep.csv";
 pub const HTML: &str = "sweep.html";
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
     move |source| SweepError::Io { path: path.to_owned(), source }
 }
 
@@ -47,7 +48,7 @@ pub fn write(dir: &Path, r: &SweepResult) -> Result<(), SweepError> {
             .iter()
             .map(|p| plot::Point {
                 coords: p.coords.clone(),
-                values: Metric::ALL.iter().map(|&m| p.summary.stat(m).map(plot_stat)).collect(),
+                values: Metric::ALL.iter().map(|&m| p.summary.stat(m)).collect(),
             })
             .collect();
         let title = format!("{} ({} run(s) per point)", r.scenario, r.repeat);
@@ -61,10 +62,6 @@ pub fn write(dir: &Path, r: &SweepResult) -> Result<(), SweepError> {
     let html = dir.join(HTML);
     std::fs::write(&html, page(r, &pictures)).map_err(io(&html))?;
     Ok(())
-}
-
-fn plot_stat(s: Stat) -> plot::Stat {
-    plot::Stat { min: s.min, median: s.median, max: s.max }
 }
 
 fn to_csv(r: &SweepResult) -> Result<Vec<u8>, SweepError> {
@@ -137,7 +134,7 @@ fn cell(s: &Summary, m: Metric) -> String {
 
 /// The terminal table: a line per point.
 pub fn render(r: &SweepResult) -> String {
-    let mut header: Vec<String> = r.axes.iter().map(|a| short(&a.path)).collect();
+    let mut header: Vec<String> = r.axes.iter().map(|a| leaf_of(&a.path)).collect();
     header.push("verdict".into());
     header.extend(Metric::ALL.iter().map(|m| m.title().to_string()));
     let rows: Vec<Vec<String>> = r
@@ -182,11 +179,6 @@ pub fn render(r: &SweepResult) -> String {
     out
 }
 
-/// `group[0].properties."session.timeout.ms"` → `session.timeout.ms`.
-fn short(path: &str) -> String {
-    path.parse::<super::FieldPath>().map(|p| p.leaf().to_string()).unwrap_or_else(|_| path.to_string())
-}
-
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -218,7 +210,7 @@ fn page(r: &SweepResult, pictures: &[PathBuf]) -> String {
     }
     h += "<table><tr><th>point</th>";
     for a in &r.axes {
-        let _ = write!(h, "<th title=\"{}\">{}</th>", esc(&a.path), esc(&short(&a.path)));
+        let _ = write!(h, "<th title=\"{}\">{}</th>", esc(&a.path), esc(&leaf_of(&a.path)));
     }
     h += "<th>verdict</th>";
     for m in Metric::ALL {
@@ -355,6 +347,7 @@ fn relative(from: &Path, to: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::Stat;
 
     #[test]
     fn a_cell_shows_the_spread_only_when_runs_differ() {

@@ -14,6 +14,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
+use super::axis::leaf_of;
+use super::result::Stat;
+
 /// DejaVu Sans (harness/assets/, its licence beside it), compiled in: PNG text
 /// then needs no font on the machine that draws it.
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -43,14 +46,6 @@ const SERIES_COLORS: [RGBColor; 10] = [
 
 /// Viridis stops: perceptually uniform and readable in greyscale.
 const VIRIDIS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
-
-/// min / median / max of one metric over a point's repeats.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stat {
-    pub min: f64,
-    pub median: f64,
-    pub max: f64,
-}
 
 /// One varied setting; labels are categorical and drawn in the order given.
 pub struct Axis {
@@ -238,7 +233,7 @@ impl<'a> Lines<'a> {
                 let label = rest
                     .iter()
                     .zip(&data.axes[1..])
-                    .map(|(&i, a)| format!("{}={}", short_name(&a.path), a.labels.get(i).map_or("?", String::as_str)))
+                    .map(|(&i, a)| format!("{}={}", leaf_of(&a.path), a.labels.get(i).map_or("?", String::as_str)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 Series { label, points }
@@ -539,17 +534,6 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     (y0, hi + pad)
 }
 
-/// Last segment of a setting path, quotes stripped: `group[0].properties."session.timeout.ms"`
-/// → `session.timeout.ms`, `fault[0].duration` → `duration`.
-fn short_name(path: &str) -> &str {
-    if let Some(inner) = path.strip_suffix('"') {
-        if let Some(open) = inner.rfind('"') {
-            return &inner[open + 1..];
-        }
-    }
-    path.rsplit('.').next().unwrap_or(path)
-}
-
 /// Cell values: integers without decimals, else one decimal.
 fn fmt_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -624,7 +608,7 @@ mod tests {
     const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
     fn stat(v: f64) -> Option<Stat> {
-        Some(Stat { min: v * 0.8, median: v, max: v * 1.3 })
+        Some(Stat { n: 2, min: v * 0.8, median: v, max: v * 1.3 })
     }
 
     fn axis(path: &str, labels: &[&str]) -> Axis {
@@ -689,7 +673,7 @@ mod tests {
                 }
                 let detect = if (x, y) == (0, 1) { None } else { stat(1.5 + x as f64 * 2.25 + y as f64) };
                 let redelivered = stat(((x + 1) * 600 * (y + 1)) as f64);
-                let constant = Some(Stat { min: 7.0, median: 7.0, max: 7.0 });
+                let constant = Some(Stat { n: 2, min: 7.0, median: 7.0, max: 7.0 });
                 points.push(Point { coords: vec![x, y], values: vec![redelivered, detect, constant] });
             }
         }
@@ -718,8 +702,6 @@ mod tests {
 
     #[test]
     fn helpers() {
-        assert_eq!(short_name("group[0].properties.\"session.timeout.ms\""), "session.timeout.ms");
-        assert_eq!(short_name("fault[0].duration"), "duration");
         assert_eq!(fmt_value(1800.0), "1800");
         assert_eq!(fmt_value(2.26), "2.3");
         assert_eq!(fmt_value(-0.0), "0");
