@@ -224,3 +224,60 @@ fn properties_may_be_numbers_and_booleans_as_people_write_them() {
     assert_eq!(code, 2);
     assert!(err.contains("a string, number or boolean"), "{err}");
 }
+
+/// Every count and duration has a range: a zero or absurd value is refused
+/// when the file is validated, naming the field, its line and the range.
+/// (`timeout = "0s"` used to validate and then run forever.)
+#[test]
+fn counts_and_durations_out_of_range_are_refused_with_the_range() {
+    let base = "[[producer]]\nrecords = 100\n[[group]]\n";
+    let cases: &[(&str, &str)] = &[
+        ("[run]\ntimeout = \"0s\"\n", "bad.toml:5: run.timeout: 0s is out of range; allowed: 1s to 24h"),
+        ("[run]\ntimeout = \"400days\"\n", "run.timeout: 9600h is out of range; allowed: 1s to 24h"),
+        ("[run]\ndrain_timeout = \"0s\"\n", "bad.toml:5: run.drain_timeout: 0s is out of range; allowed: 1s to 1h"),
+        ("[topic]\npartitions = 0\n", "bad.toml:5: topic.partitions: 0 is out of range; allowed: 1 to 1000"),
+        ("[topic]\npartitions = 100000\n", "topic.partitions: 100000 is out of range"),
+        ("[[group]]\nmembers = 1000\n", "bad.toml:5: group[1].members: 1000 is out of range; allowed: 1 to 64"),
+        ("[[group]]\nbatch = 0\n", "group[1].batch: 0 is out of range; allowed: 1 to 1000000"),
+        ("[[group]]\nprocessing = \"2h\"\n", "group[1].processing: 2h is out of range; allowed: 0s to 1m"),
+        ("[[group]]\nidle_exit = \"0s\"\n", "group[1].idle_exit: 0s is out of range; allowed: 100ms to 1h"),
+        ("[[producer]]\nrecords = 0\n", "bad.toml:5: producer[1].records: 0 is out of range; allowed: 1 to 100000000"),
+        ("[[producer]]\nrecords = 1\nrate = 99999999\n", "producer[1].rate: 99999999 is out of range"),
+        (
+            "[run]\ntimeout = \"1m\"\n[[producer]]\nrecords = 1\nstart_after = \"2m\"\n",
+            "producer[1].start_after: 2m is out of range; allowed: 0s to 1m",
+        ),
+        (
+            "[[fault]]\nkind = \"pause-broker\"\nbroker = 1\nat = \"1s\"\nduration = \"0s\"\n",
+            "bad.toml:8: fault[0].duration: 0s is out of range; allowed: 1ms to 1h",
+        ),
+        (
+            "[run]\ntimeout = \"30s\"\n[[fault]]\nkind = \"stall-consumer\"\nmember = 0\nat = \"45s\"\nduration = \"1s\"\n",
+            "fault[0].at: 45s is out of range; allowed: 0s to 30s",
+        ),
+        (
+            "[[fault]]\nkind = \"crash-consumer\"\nmember = 0\nafter_acked = 101\n",
+            "bad.toml:7: fault[0].after_acked: 101 is out of range; allowed: 1 to 100",
+        ),
+        (
+            "[[fault]]\nkind = \"crash-consumer\"\nmember = 0\nafter_processed = 0\n",
+            "fault[0].after_processed: 0 is out of range; allowed: 1 to 100",
+        ),
+        (
+            "[[fault]]\nkind = \"join-consumer\"\nat = \"1s\"\ndelay = \"1day\"\n",
+            "fault[0].delay: 24h is out of range; allowed: 0s to 10m",
+        ),
+        ("[sweep]\nrepeat = 0\nvary = []\n", "sweep.repeat: 0 is out of range; allowed: 1 to 1000"),
+    ];
+    for (extra, want) in cases {
+        let (code, err) = bad(&format!("{base}{extra}"));
+        // miette wraps the headline at 80 columns: join it back.
+        let err = err.split('\n').map(|l| l.trim_start().trim_start_matches('│').trim()).collect::<Vec<_>>().join(" ");
+        assert_eq!(code, 2, "{extra}: {err}");
+        assert!(err.contains(want), "{extra}\nwant: {want}\ngot: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The bounds themselves are allowed.
+    let (code, err) = bad(&format!("{base}[run]\ntimeout = \"1s\"\ndrain_timeout = \"1h\"\n"));
+    assert_eq!(code, 0, "{err}");
+}

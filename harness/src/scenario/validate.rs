@@ -2,8 +2,58 @@
 //! and combinations librdkafka or the backend would reject later, in a worse
 //! place.
 
+use std::time::Duration;
+
 use super::plan::{Action, Fault, GroupIx, MemberId, Trigger};
 use super::{Backend, Client, CommitStrategy, FaultSpec, GroupProtocol, Scenario};
+
+/// The ranges every count and duration of a file must lie in. A zero or an
+/// absurd value is a typo, and some (a zero timeout) would make a run that
+/// cannot end properly; the limits are far beyond what a test needs.
+pub mod limits {
+    use std::time::Duration;
+
+    pub const TIMEOUT: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(24 * 3600));
+    pub const DRAIN_TIMEOUT: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(3600));
+    pub const PARTITIONS: (u64, u64) = (1, 1000);
+    pub const RECORDS: (u64, u64) = (1, 100_000_000);
+    pub const RATE: (u64, u64) = (0, 1_000_000);
+    pub const KEYS: (u64, u64) = (0, 100_000_000);
+    pub const MEMBERS: (u64, u64) = (1, 64);
+    pub const BATCH: (u64, u64) = (1, 1_000_000);
+    pub const PROCESSING: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(60));
+    pub const IDLE_EXIT: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(3600));
+    /// Faults that last `duration`: a zero-length fault injects nothing.
+    pub const FAULT: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(3600));
+    pub const REPEAT: (u64, u64) = (1, 1000);
+}
+
+fn count(path: &[&str], v: impl Into<u64>, (lo, hi): (u64, u64)) -> Result<(), Problem> {
+    let v = v.into();
+    if (lo..=hi).contains(&v) {
+        return Ok(());
+    }
+    Err(problem(path, format!("{v} is out of range; allowed: {lo} to {hi}")))
+}
+
+fn span(path: &[&str], v: Duration, (lo, hi): (Duration, Duration)) -> Result<(), Problem> {
+    if (lo..=hi).contains(&v) {
+        return Ok(());
+    }
+    // Whole hours as hours: humantime says "1year 1month 4days 7h 26m 24s" for 400 days.
+    let show = |d: Duration| match d.as_secs() {
+        h if h >= 3600 && h % 3600 == 0 && d.subsec_nanos() == 0 => format!("{}h", h / 3600),
+        _ => humantime::format_duration(d).to_string(),
+    };
+    Err(problem(path, format!("{} is out of range; allowed: {} to {}", show(v), show(lo), show(hi))))
+}
+
+/// Something that starts this long after the workload starts must start
+/// before `run.timeout` ends it.
+fn before_timeout(path: &[&str], v: Duration, s: &Scenario) -> Result<(), Problem> {
+    span(path, v, (Duration::ZERO, s.run.timeout))
+        .map_err(|p| p.help("it must come before run.timeout ends the workload; raise [run] timeout or lower this"))
+}
 
 /// What is wrong and where (a path into the TOML document).
 pub struct Problem {
@@ -25,6 +75,11 @@ impl Problem {
 
 /// Checks the scenario and returns its faults, resolved.
 pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
+    span(&["run", "timeout"], s.run.timeout, limits::TIMEOUT)?;
+    span(&["run", "drain_timeout"], s.run.drain_timeout, limits::DRAIN_TIMEOUT)?;
+    if let Some(sweep) = &s.sweep {
+        count(&["sweep", "repeat"], sweep.repeat, limits::REPEAT)?;
+    }
     let brokers = s.cluster.brokers;
     let max_brokers = match s.cluster.backend {
         Backend::Mock => 3,
@@ -36,9 +91,7 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
     if s.cluster.backend == Backend::Docker && brokers == 2 {
         return Err(problem(&["cluster", "brokers"], "a 2-node KRaft quorum cannot lose a node; use 1 or 3"));
     }
-    if s.topic.partitions == 0 {
-        return Err(problem(&["topic", "partitions"], "a topic needs at least one partition"));
-    }
+    count(&["topic", "partitions"], s.topic.partitions, limits::PARTITIONS)?;
     if s.topic.replication == 0 || s.topic.replication > brokers {
         return Err(problem(
             &["topic", "replication"],
@@ -51,8 +104,11 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
     }
     for (i, p) in s.producers.iter().enumerate() {
         let i = i.to_string();
-        if p.records == 0 {
-            return Err(problem(&["producer", &i, "records"], "a producer must write at least one record"));
+        count(&["producer", &i, "records"], p.records, limits::RECORDS)?;
+        count(&["producer", &i, "rate"], p.rate, limits::RATE)?;
+        count(&["producer", &i, "keys"], p.keys, limits::KEYS)?;
+        if let Some(d) = p.start_after {
+            before_timeout(&["producer", &i, "start_after"], d, s)?;
         }
         if p.idempotence && p.acks.as_config() != "all" {
             return Err(problem(&["producer", &i, "acks"], "idempotence needs acks = \"all\"")
@@ -65,11 +121,16 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
     let mut names = std::collections::HashSet::new();
     for (i, g) in s.groups.iter().enumerate() {
         let i = i.to_string();
-        if g.members == 0 {
-            return Err(problem(&["group", &i, "members"], "a group needs at least one member"));
+        count(&["group", &i, "members"], g.members, limits::MEMBERS)?;
+        count(&["group", &i, "batch"], g.batch, limits::BATCH)?;
+        if let Some(d) = g.processing {
+            span(&["group", &i, "processing"], d, limits::PROCESSING)?;
         }
-        if g.batch == 0 {
-            return Err(problem(&["group", &i, "batch"], "batch must be at least 1"));
+        if let Some(d) = g.idle_exit {
+            span(&["group", &i, "idle_exit"], d, limits::IDLE_EXIT)?;
+        }
+        if let Some(d) = g.start_after {
+            before_timeout(&["group", &i, "start_after"], d, s)?;
         }
         if g.bounded && g.idle_exit.is_some() {
             return Err(problem(&["group", &i, "idle_exit"], "a group stops either at its snapshot or when idle")
@@ -153,6 +214,32 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         }
         _ => return Err(err("at", "give only one of `at`, `after_processed`, `after_acked`".into())),
     };
+    let produced: u64 = s.producers.iter().map(|p| p.records).sum();
+    match trigger {
+        Trigger::At(at) => before_timeout(&["fault", &idx, "at"], at, s)?,
+        // A trigger past what the workload can reach would never fire: the
+        // fault would silently not happen.
+        Trigger::AfterProcessed(n) => count(&["fault", &idx, "after_processed"], n, (1, produced * s.groups.len() as u64))
+            .map_err(|p| p.help("the groups process each produced record once, barring redeliveries"))?,
+        Trigger::AfterAcked(n) => count(&["fault", &idx, "after_acked"], n, (1, produced))
+            .map_err(|p| p.help("the producers write this many records in all"))?,
+    }
+    if let Some(d) = w.delay {
+        before_timeout(&["fault", &idx, "delay"], d, s)?;
+    }
+    match f {
+        FaultSpec::PauseBroker { duration, .. }
+        | FaultSpec::RestartBroker { duration, .. }
+        | FaultSpec::NetworkCut { duration, .. }
+        | FaultSpec::IsolateBroker { duration, .. }
+        | FaultSpec::StallConsumer { duration, .. }
+        | FaultSpec::PauseFetch { duration, .. } => span(&["fault", &idx, "duration"], *duration, limits::FAULT)?,
+        // The replacement's delay: zero is a replacement at once.
+        FaultSpec::CrashConsumer { duration: Some(d), .. } => before_timeout(&["fault", &idx, "duration"], *d, s)?,
+        FaultSpec::CrashConsumer { duration: None, .. }
+        | FaultSpec::LeaveConsumer { .. }
+        | FaultSpec::JoinConsumer { .. } => {}
+    }
     let brokers = s.cluster.brokers;
     let broker = |b: u32| {
         if b == 0 || b > brokers {
