@@ -118,8 +118,9 @@ enum Cmd {
         #[arg(long)]
         worker: bool,
     },
-    /// Remove containers and networks left by runs whose harness is gone
-    /// (after a crash or SIGKILL of faultline). Every run does this at start.
+    /// Remove containers, networks and worker processes left by runs whose
+    /// harness is gone (after a crash or SIGKILL of faultline). Every run does
+    /// this at start.
     Cleanup,
     /// Internal: a producer or consumer process started by `run`.
     #[command(hide = true)]
@@ -310,6 +311,10 @@ fn worker_check(command: &[String], reports: &std::path::Path) -> u8 {
 }
 
 fn cleanup() -> u8 {
+    let workers = faultline::workers::reap_orphans();
+    if !workers.is_empty() {
+        println!("killed {} worker process(es) of a faultline that is gone: {workers:?}", workers.len());
+    }
     let result = tokio::runtime::Runtime::new()
         .map_err(|e| e.to_string())
         .and_then(|rt| rt.block_on(faultline::cluster::cleanup_all()).map_err(|e| e.to_string()));

@@ -15,7 +15,7 @@ use crate::checker;
 use crate::judge::Outcome;
 use crate::ledger::{self, ReadError};
 use crate::report;
-use crate::runner::{self, Clusters, RunError, RunOptions, RunRecord};
+use crate::runner::{self, Clusters, Limits, RunError, RunOptions, RunRecord};
 use crate::scenario::{self, Backend, Client, Overrides, Scenario, ScenarioError};
 use crate::workers;
 
@@ -32,6 +32,8 @@ pub enum Error {
     Report { dir: PathBuf, source: std::io::Error },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Environment(String),
 }
 
 impl From<ScenarioError> for Error {
@@ -44,7 +46,8 @@ impl From<ScenarioError> for Error {
 /// cluster shape share one cluster; it is shut down when the session is
 /// dropped.
 pub struct Session {
-    runtime: tokio::runtime::Runtime,
+    /// Taken at drop, to shut down without waiting on a stuck blocking task.
+    runtime: Option<tokio::runtime::Runtime>,
     clusters: Clusters,
     opts: RunOptions,
     overrides: Overrides,
@@ -56,13 +59,14 @@ impl Session {
     /// timeline.html; no progress bars.
     pub fn new() -> Result<Session, Error> {
         Ok(Session {
-            runtime: tokio::runtime::Runtime::new().map_err(Error::Runtime)?,
+            runtime: Some(tokio::runtime::Runtime::new().map_err(Error::Runtime)?),
             clusters: Clusters::default(),
             opts: RunOptions {
                 reports_dir: PathBuf::from("reports"),
                 progress: false,
                 worker_exe: workers::default_exe(),
                 stop: None,
+                limits: Limits::from_env().map_err(Error::Environment)?,
             },
             overrides: Overrides::default(),
             write_reports: true,
@@ -92,6 +96,13 @@ impl Session {
     /// Ctrl-C does) and fails the next ones.
     pub fn stop_flag(mut self, stop: Arc<AtomicBool>) -> Session {
         self.opts.stop = Some(stop);
+        self
+    }
+
+    /// The limits of the phases no scenario setting bounds (default: from
+    /// `FAULTLINE_GRACE`, else a grace of 8 minutes).
+    pub fn limits(mut self, limits: Limits) -> Session {
+        self.opts.limits = limits;
         self
     }
 
@@ -127,7 +138,8 @@ impl Session {
     /// Runs a loaded scenario and judges it; `source` is copied into the run
     /// folder so that `faultline check` can judge it again.
     pub fn run(&mut self, s: &Scenario, source: Option<&Path>) -> Result<Outcome, Error> {
-        let record = self.runtime.block_on(runner::run(s, source, &self.opts, &mut self.clusters))?;
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        let record = runtime.block_on(runner::run(s, source, &self.opts, &mut self.clusters))?;
         let verdict = checker::check_file(&record.dir.join(ledger::FILE_NAME))?;
         let outcome = Outcome::new(&s.name, &s.description, &s.expect, record, verdict);
         if self.write_reports {
@@ -139,7 +151,14 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.runtime.block_on(self.clusters.shutdown());
+        if let Some(runtime) = self.runtime.take() {
+            let limit = self.opts.limits.teardown;
+            if runtime.block_on(async { tokio::time::timeout(limit, self.clusters.shutdown()).await }).is_err() {
+                tracing::error!("the cluster did not shut down within {limit:?}; `faultline cleanup` removes what is left");
+            }
+            // A blocking task past its limit (an audit read) is not waited for.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
     }
 }
 

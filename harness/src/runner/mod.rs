@@ -6,8 +6,11 @@
 
 mod audit;
 mod clusters;
+mod watchdog;
 
 pub use clusters::Clusters;
+pub use watchdog::{Limits, Phase, GRACE_ENV};
+use watchdog::PhaseCell;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +26,7 @@ use crate::cluster::{self, Cluster, ClusterError};
 use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
 use crate::nemesis::{self, Healer, Targets};
 use crate::progress::Progress;
-use crate::scenario::{Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
+use crate::scenario::{Backend, Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
 use crate::workers::{ConsumerWork, ProducerWork, Program, WorkerSet, WorkerSpec};
 
 /// Why a run could not produce a ledger worth judging (exit 2).
@@ -44,8 +47,10 @@ pub enum RunError {
     Fault(#[from] nemesis::FaultError),
     #[error("faults could not be healed at teardown: {}", .0.join("; "))]
     Heal(Vec<String>),
-    #[error("the workload did not finish within run.timeout = {0:?}")]
-    Timeout(Duration),
+    /// A phase took longer than its limit: the scenario's setting, or its
+    /// share of the watchdog's grace.
+    #[error("phase `{}` overran its limit of {} ({limit_of})", .phase.name(), humantime::format_duration(*.limit))]
+    Overran { phase: Phase, limit: Duration, limit_of: String },
     #[error("{what}: {reason}")]
     Kafka { what: &'static str, reason: String },
     #[error("a task of the runner failed: {0}")]
@@ -64,6 +69,8 @@ pub struct RunOptions {
     /// Set by a caller that saw Ctrl-C itself (a sweep, between runs): the
     /// run ends as interrupted even if the signal came before it listened.
     pub stop: Option<Arc<AtomicBool>>,
+    /// The limits of the phases no scenario setting bounds.
+    pub limits: Limits,
 }
 
 /// Ctrl-C, or the caller's stop flag.
@@ -104,6 +111,23 @@ pub struct RunRecord {
 const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How long the drain waits for commits after everything was processed.
 const COMMIT_SETTLE: Duration = Duration::from_secs(15);
+/// The backstop fires this long after the phases' limits would have: they
+/// get the first chance to end the run properly.
+const BACKSTOP_SLACK: Duration = Duration::from_secs(30);
+
+/// `fut` under a phase's limit.
+async fn limited<T>(
+    phase: Phase,
+    limit: Duration,
+    limit_of: impl Into<String>,
+    fut: impl std::future::Future<Output = Result<T, RunError>>,
+) -> Result<T, RunError> {
+    let fut = async {
+        watchdog::hang_if_asked(phase).await;
+        fut.await
+    };
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| Err(RunError::Overran { phase, limit, limit_of: limit_of.into() }))
+}
 
 /// Runs one scenario to a complete ledger. The cluster comes from
 /// `clusters` (kept from the previous scenario when it fits) and goes back
@@ -128,23 +152,42 @@ pub async fn run(
     let ledger_path = dir.join(ledger::FILE_NAME);
     let writer = LedgerWriter::create(&ledger_path).map_err(|source| RunError::Folder { path: ledger_path, source })?;
     let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
+    let limits = opts.limits;
+    let backend = scenario.cluster.backend.name();
+    let workers = WorkerSet::new(&opts.worker_exe, vec![("FAULTLINE_BACKEND".into(), backend.into())]);
+    let phase = PhaseCell::new();
+    let backstop_after = scenario.run.timeout + scenario.run.drain_timeout + limits.grace() + BACKSTOP_SLACK;
+    let backstop = watchdog::arm(backstop_after, &run_id, phase.clone(), workers.clone(), scenario.cluster.backend == Backend::Docker);
+    // Workers of a harness that died (SIGKILL) would otherwise live on.
+    let orphans = crate::workers::reap_orphans();
+    if !orphans.is_empty() {
+        tracing::warn!("killed {} worker(s) left by a faultline that is gone: {orphans:?}", orphans.len());
+    }
 
     let bar = phase_bar(opts.progress, "starting cluster");
+    let start = limited(Phase::Start, limits.start, "its share of the grace", async {
+        clusters.take(&scenario.cluster, &run_id, &logs_dir).await.map_err(RunError::ClusterStart)
+    });
     let lent = tokio::select! {
-        r = clusters.take(&scenario.cluster, &run_id, &logs_dir) => r.map_err(RunError::ClusterStart)?,
+        r = start => match r {
+            Ok(lent) => lent,
+            Err(e) => {
+                cluster::abandon(&scenario.cluster, &run_id).await;
+                return Err(e);
+            }
+        },
         _ = interrupted(opts.stop.clone()) => {
             cluster::abandon(&scenario.cluster, &run_id).await;
             return Err(RunError::Interrupted);
         }
     };
     bar.finish_and_clear();
+    backstop.containers_of(lent.reused_from.as_deref().unwrap_or(&run_id));
     let cluster = lent.cluster.clone();
     let described = match &lent.reused_from {
         Some(first) => format!("{}, reused from {first}", cluster.describe()),
         None => cluster.describe(),
     };
-    let backend = scenario.cluster.backend.name();
-    let workers = WorkerSet::new(&opts.worker_exe, vec![("FAULTLINE_BACKEND".into(), backend.into())]);
     let healer = Healer::new(cluster.clone());
     let run = Run {
         scenario,
@@ -158,6 +201,8 @@ pub async fn run(
         progress,
         show_progress: opts.progress,
         epoch: Instant::now(),
+        phase: phase.clone(),
+        limits,
     };
     let result = tokio::select! {
         r = run.body() => r,
@@ -165,21 +210,38 @@ pub async fn run(
     };
     // Teardown on every path: heal, stop workers; the cluster is kept for
     // the next scenario only when all of that went well.
-    let heal_errors = healer.heal_all().await;
-    workers.kill_all();
-    for w in workers.all() {
-        w.wait().await;
-    }
-    // This run's part of the broker logs, also when the cluster is shared.
-    if let Err(e) = cluster.save_logs(&logs_dir, started_at).await {
-        tracing::warn!("cannot save the broker logs: {e}");
-    }
+    phase.set(Phase::Teardown);
+    let cluster_run = lent.reused_from.clone().unwrap_or_else(|| run_id.clone());
+    let teardown = limited(Phase::Teardown, limits.teardown, "its share of the grace", async {
+        let heal_errors = healer.heal_all().await;
+        workers.close();
+        for w in workers.all() {
+            w.wait().await;
+        }
+        // This run's part of the broker logs, also when the cluster is shared.
+        if let Err(e) = cluster.save_logs(&logs_dir, started_at).await {
+            tracing::warn!("cannot save the broker logs: {e}");
+        }
+        Ok(heal_errors)
+    })
+    .await;
     drop(run);
     drop(cluster);
-    clusters.give_back(lent, result.is_ok() && heal_errors.is_empty()).await;
+    let healthy = result.is_ok() && teardown.as_ref().is_ok_and(|e| e.is_empty());
+    if tokio::time::timeout(limits.teardown, clusters.give_back(lent, healthy)).await.is_err() {
+        tracing::error!("the cluster did not shut down within {:?}: removing its containers", limits.teardown);
+        cluster::abandon(&scenario.cluster, &cluster_run).await;
+    }
+    workers.close();
     drop(events);
-    let _ = ledger_task.await;
+    // A task still running past its phase's limit (an audit read) may hold
+    // a sender: what it wrote is flushed already, do not wait for it.
+    if tokio::time::timeout(Duration::from_secs(5), ledger_task).await.is_err() {
+        tracing::warn!("the ledger writer did not finish; the ledger holds what was written until now");
+    }
+    drop(backstop);
     let drain = result?;
+    let heal_errors = teardown?;
     if !heal_errors.is_empty() {
         return Err(RunError::Heal(heal_errors));
     }
@@ -249,6 +311,8 @@ struct Run<'a> {
     progress: Arc<Progress>,
     show_progress: bool,
     epoch: Instant,
+    phase: PhaseCell,
+    limits: Limits,
 }
 
 impl Run<'_> {
@@ -257,9 +321,11 @@ impl Run<'_> {
         let _ = self.events.send(Entry { t, src: src.to_string(), ev });
     }
 
-    fn phase(&self, name: &str) {
-        tracing::info!("phase: {name}");
-        self.emit("runner", Event::Phase { name: name.into() });
+    /// Enters a phase the ledger records.
+    fn phase(&self, phase: Phase) {
+        tracing::info!("phase: {}", phase.name());
+        self.phase.set(phase);
+        self.emit("runner", Event::Phase { name: phase.name().into() });
     }
 
     fn group_name(&self, i: GroupIx, g: &GroupSpec) -> String {
@@ -288,11 +354,14 @@ impl Run<'_> {
 
     async fn phases(&self) -> Result<Duration, RunError> {
         let s = self.scenario;
-        self.cluster
-            .create_topic(&self.topic, s.topic.partitions, s.topic.replication)
-            .await
-            .map_err(|source| RunError::Topic { topic: self.topic.clone(), source })?;
-        self.phase("workload");
+        limited(Phase::Start, self.limits.start, "its share of the grace", async {
+            self.cluster
+                .create_topic(&self.topic, s.topic.partitions, s.topic.replication)
+                .await
+                .map_err(|source| RunError::Topic { topic: self.topic.clone(), source })
+        })
+        .await?;
+        self.phase(Phase::Workload);
         let start = Instant::now();
         let sink = self.raw_sink();
 
@@ -376,6 +445,7 @@ impl Run<'_> {
             healer: self.healer.clone(),
         };
         let schedule = nemesis::run_schedule(s.plan(), targets, start);
+        let schedule_done = std::sync::atomic::AtomicBool::new(false);
 
         // Two bars, one above the other: what the brokers acknowledged, and
         // what the groups processed (every group reads every record).
@@ -397,6 +467,9 @@ impl Run<'_> {
                     w.wait().await;
                 }
             }
+            if !schedule_done.load(Ordering::SeqCst) {
+                self.phase.set(Phase::Faults);
+            }
             Ok::<(), RunError>(())
         };
         let ticker = async {
@@ -408,27 +481,41 @@ impl Run<'_> {
         };
         // The first error ends both: a worker that could not start must not
         // leave the schedule waiting for progress that will never come.
-        let both = async {
-            tokio::try_join!(workload, async { schedule.await.map_err(RunError::from) })?;
+        let schedule = async {
+            schedule.await?;
+            schedule_done.store(true, Ordering::SeqCst);
             Ok::<(), RunError>(())
         };
+        let both = async {
+            tokio::try_join!(workload, schedule)?;
+            Ok::<(), RunError>(())
+        };
+        // The workload and the faults share run.timeout: the phase named is
+        // the one the run was in when it ran out.
+        let timeout = s.run.timeout;
+        let overran = |phase| RunError::Overran { phase, limit: timeout, limit_of: "run.timeout".into() };
         tokio::select! {
-            r = tokio::time::timeout(s.run.timeout, both) => match r {
+            r = tokio::time::timeout(timeout, async { watchdog::hang_if_asked(Phase::Workload).await; both.await }) => match r {
                 Ok(r) => r?,
-                Err(_) => return Err(RunError::Timeout(s.run.timeout)),
+                Err(_) => return Err(overran(self.phase.get())),
             },
             _ = ticker => unreachable!("the ticker never ends"),
         }
 
         acked.finish_and_clear();
-        self.phase("drain");
+        self.phase(Phase::Drain);
         bar.set_message("draining");
-        let drain = self.drain(&bar).await?;
+        let drain_limit = s.run.drain_timeout + self.limits.drain;
+        let drain = limited(Phase::Drain, drain_limit, "drain_timeout + its share of the grace", self.drain(&bar)).await?;
         bar.finish_and_clear();
-        self.phase("stop");
-        futures::future::join_all(self.workers.all().iter().map(|w| w.stop(STOP_GRACE))).await;
-        self.phase("audit");
-        self.audit().await?;
+        self.phase(Phase::Stop);
+        limited(Phase::Stop, self.limits.stop, "its share of the grace", async {
+            futures::future::join_all(self.workers.all().iter().map(|w| w.stop(STOP_GRACE))).await;
+            Ok(())
+        })
+        .await?;
+        self.phase(Phase::Audit);
+        limited(Phase::Audit, self.limits.audit, "its share of the grace", self.audit()).await?;
         Ok(drain)
     }
 

@@ -10,7 +10,7 @@ mod emit;
 mod process;
 mod producer;
 
-pub use process::{WorkerHandle, WorkerSet};
+pub use process::{reap_orphans, WorkerHandle, WorkerSet, HARNESS_ENV};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,16 @@ use tokio::process::{Child, ChildStdin, Command as Proc};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{adapter_path, Command, Program, WorkerSpec, SPEC_ENV};
+use crate::cluster::process_start;
 use crate::ledger::Event;
+
+/// Set in every worker's environment: `<harness pid>.<its start time>`, so
+/// that a later faultline can tell the workers of a harness that is gone.
+pub const HARNESS_ENV: &str = "FAULTLINE_HARNESS";
+
+/// How long a worker's stdout is still read once the worker has exited: a
+/// child it left behind may hold the pipe open forever.
+const OUTPUT_AFTER_EXIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where workers report to: (source name, event).
 pub type EventSink = UnboundedSender<(String, Event)>;
@@ -45,6 +54,10 @@ impl WorkerHandle {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
+            // Its own process group: a signal reaches whatever the worker
+            // started too (a wrapper script's consumer), and a terminal's
+            // Ctrl-C goes to the harness alone, which then tears down.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", program.display())))?;
@@ -55,18 +68,36 @@ impl WorkerHandle {
         let src = name.to_string();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                match serde_json::from_str::<Event>(&line) {
-                    Ok(ev) => {
-                        let _ = sink.send((src.clone(), ev));
-                    }
-                    Err(e) => {
-                        tracing::warn!(worker = %src, "unreadable event {line:?}: {e}");
-                        let _ = sink.send((src.clone(), Event::Unreadable { line, why: e.to_string() }));
+            let forward = |line: String| match serde_json::from_str::<Event>(&line) {
+                Ok(ev) => {
+                    let _ = sink.send((src.clone(), ev));
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %src, "unreadable event {line:?}: {e}");
+                    let _ = sink.send((src.clone(), Event::Unreadable { line, why: e.to_string() }));
+                }
+            };
+            let status = loop {
+                tokio::select! {
+                    line = lines.next_line() => match line {
+                        Ok(Some(line)) => forward(line),
+                        _ => break child.wait().await,
+                    },
+                    status = child.wait() => {
+                        // What it wrote before exiting, unless something it
+                        // left behind keeps the pipe open.
+                        let rest = async {
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                forward(line);
+                            }
+                        };
+                        if tokio::time::timeout(OUTPUT_AFTER_EXIT, rest).await.is_err() {
+                            tracing::warn!(worker = %src, "its output stayed open after it exited (a child of it holds it?)");
+                        }
+                        break status;
                     }
                 }
-            }
-            let status = child.wait().await;
+            };
             let (code, signal) = match status {
                 Ok(s) => {
                     use std::os::unix::process::ExitStatusExt;
@@ -91,11 +122,12 @@ impl WorkerHandle {
         stdin.flush().await
     }
 
+    /// Signals the worker's process group: the worker and what it started.
     pub fn signal(&self, signal: Signal) -> nix::Result<()> {
         if self.has_exited() {
             return Ok(());
         }
-        kill(Pid::from_raw(self.pid as i32), signal)
+        kill(Pid::from_raw(-(self.pid as i32)), signal)
     }
 
     pub fn has_exited(&self) -> bool {
@@ -128,11 +160,21 @@ pub struct WorkerSet {
     exe: Arc<Path>,
     /// Set for every worker: FAULTLINE_BACKEND tells adapters what they talk to.
     env: Arc<Vec<(String, String)>>,
-    inner: Arc<Mutex<BTreeMap<String, Arc<WorkerHandle>>>>,
+    inner: Arc<Mutex<Workers>>,
+}
+
+#[derive(Default)]
+struct Workers {
+    by_name: BTreeMap<String, Arc<WorkerHandle>>,
+    /// Set by [`WorkerSet::close`]: the run is ending, no worker may start
+    /// (a start racing the teardown would outlive it).
+    closed: bool,
 }
 
 impl WorkerSet {
-    pub fn new(exe: &Path, env: Vec<(String, String)>) -> WorkerSet {
+    pub fn new(exe: &Path, mut env: Vec<(String, String)>) -> WorkerSet {
+        let me = std::process::id();
+        env.push((HARNESS_ENV.into(), format!("{me}.{}", process_start(me).unwrap_or_default())));
         WorkerSet { exe: exe.into(), env: Arc::new(env), inner: Default::default() }
     }
 
@@ -150,17 +192,18 @@ impl WorkerSet {
             Program::Adapter(client) => (adapter_path(*client, &self.exe)?, Vec::new()),
             Program::Command(argv) => (PathBuf::from(&argv[0]), argv[1..].to_vec()),
         };
+        // Started under the lock, so that `close` sees every worker.
+        let mut workers = self.inner.lock().expect("worker set");
+        if workers.closed {
+            return Err(std::io::Error::other(format!("{name}: the run is ending, no worker starts now")));
+        }
         let handle = WorkerHandle::spawn(command, &self.env, name, spec, log_dir, sink)?;
-        self.insert(handle);
+        workers.by_name.insert(handle.name.clone(), handle);
         Ok(())
     }
 
-    fn insert(&self, handle: Arc<WorkerHandle>) {
-        self.inner.lock().expect("worker set").insert(handle.name.clone(), handle);
-    }
-
     pub fn get(&self, name: &str) -> Option<Arc<WorkerHandle>> {
-        self.inner.lock().expect("worker set").get(name).cloned()
+        self.inner.lock().expect("worker set").by_name.get(name).cloned()
     }
 
     /// Live workers whose name starts with `prefix`.
@@ -168,6 +211,7 @@ impl WorkerSet {
         self.inner
             .lock()
             .expect("worker set")
+            .by_name
             .values()
             .filter(|w| w.name.starts_with(prefix) && !w.has_exited())
             .cloned()
@@ -175,14 +219,47 @@ impl WorkerSet {
     }
 
     pub fn all(&self) -> Vec<Arc<WorkerHandle>> {
-        self.inner.lock().expect("worker set").values().cloned().collect()
+        self.inner.lock().expect("worker set").by_name.values().cloned().collect()
     }
 
-    /// Kills every worker still alive (the run failed or was interrupted).
-    pub fn kill_all(&self) {
-        for w in self.all() {
+    /// Kills every worker still alive and refuses new ones: the run is over.
+    pub fn close(&self) {
+        let workers = {
+            let mut inner = self.inner.lock().expect("worker set");
+            inner.closed = true;
+            inner.by_name.values().cloned().collect::<Vec<_>>()
+        };
+        for w in workers {
             let _ = w.signal(Signal::SIGCONT);
             let _ = w.signal(Signal::SIGKILL);
         }
     }
+}
+
+/// Kills the process groups of workers whose harness is gone (SIGKILLed,
+/// crashed): an adapter that was stalled (SIGSTOP) when its harness died
+/// would wait forever. Returns the pids it killed. Linux: reads /proc.
+pub fn reap_orphans() -> Vec<u32> {
+    let mut killed = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else { return killed };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(p.path().join("environ")) else { continue };
+        let prefix = format!("{HARNESS_ENV}=");
+        let Some(owner) = environ
+            .split(|&b| b == 0)
+            .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+            .and_then(|v| std::str::from_utf8(v).ok())
+        else {
+            continue;
+        };
+        let Some((harness, start)) = owner.split_once('.') else { continue };
+        let alive = harness.parse::<u32>().ok().and_then(process_start).is_some_and(|now| now == start);
+        if !alive {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            killed.push(pid);
+        }
+    }
+    killed
 }

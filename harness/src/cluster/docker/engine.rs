@@ -84,7 +84,7 @@ pub(super) fn labels(run_id: &str) -> HashMap<String, String> {
 
 /// Field 22 of /proc/<pid>/stat: when the process started. The command
 /// name (field 2) may hold spaces and parentheses, so count from its end.
-pub(super) fn process_start(pid: u32) -> Option<String> {
+pub(crate) fn process_start(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(19).map(str::to_string)
