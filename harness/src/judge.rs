@@ -48,7 +48,8 @@ impl Status {
 pub enum Check {
     Ok,
     Violated,
-    /// The count is unknown: no audit read, or a group that never drained.
+    /// The count is unknown (no whole audit read, a group that never
+    /// drained), or known only as a lower bound that does not decide.
     Unjudged,
 }
 
@@ -111,7 +112,7 @@ impl Outcome {
     /// The count `key` refers to, or None when the ledger lacks the ground
     /// truth it needs (no audit read, a group that never drained).
     pub fn known(&self, key: Key) -> Option<u64> {
-        judgeable(key, &self.verdict).then(|| self.value(key))
+        (knowledge(key, &self.verdict) == Known::Exact).then(|| self.value(key))
     }
 
     /// Anomalies beyond loss and what at-least-once allows (redelivery,
@@ -137,23 +138,77 @@ pub fn value(key: Key, v: &Verdict) -> u64 {
     }
 }
 
-/// Whether the verdict holds what `key` needs: the audit read is the ground
-/// truth for what the log holds, and a group that never drained has not
-/// processed all it would have.
-fn judgeable(key: Key, v: &Verdict) -> bool {
+/// How well the verdict knows the count `key` refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Exact,
+    /// The rest of the ledger could only add to it: the ledger was cut
+    /// before the part of the final read the count also needs.
+    AtLeast,
+    Unknown,
+}
+
+/// What the verdict holds of what `key` needs: the audit read is the ground
+/// truth for what the log holds; the broker's final committed offsets show
+/// commits no member lived to report; a group that never drained has not
+/// processed all it would have (its lost-delivery counts too many, not too
+/// few).
+fn knowledge(key: Key, v: &Verdict) -> Known {
     let needs_audit = matches!(
         key,
         Key::Lost | Key::Class(Class::LostWrite | Class::LostDelivery | Class::Phantom | Class::DuplicateWrite)
     );
+    let needs_offsets = matches!(key, Key::Class(Class::PrematureCommit | Class::CommitRegression));
     let needs_drain = matches!(key, Key::Lost | Key::Class(Class::LostDelivery));
-    (!needs_audit || v.audited) && (!needs_drain || v.drain_timeouts.is_empty())
+    if needs_drain && !v.drain_timeouts.is_empty() {
+        Known::Unknown
+    } else if (needs_audit && !v.audited) || (needs_offsets && (!v.audited || !v.missing_offsets.is_empty())) {
+        Known::AtLeast
+    } else {
+        Known::Exact
+    }
+}
+
+/// A count known to be at least `n`: it meets `e` if every count from `n` up
+/// does, breaks it if none does, else it is unknown.
+fn at_least(e: Expectation, n: u64) -> Check {
+    let met = match e {
+        Expectation::Gt(v) => n > v,
+        Expectation::Ge(v) => n >= v,
+        Expectation::Any => true,
+        Expectation::Eq(_) | Expectation::Lt(_) | Expectation::Le(_) | Expectation::Between(..) => false,
+    };
+    let broken = match e {
+        Expectation::Eq(v) | Expectation::Le(v) | Expectation::Between(_, v) => n > v,
+        Expectation::Lt(v) => n >= v,
+        Expectation::Gt(_) | Expectation::Ge(_) | Expectation::Any => false,
+    };
+    match (met, broken) {
+        (true, _) => Check::Ok,
+        (_, true) => Check::Violated,
+        _ => Check::Unjudged,
+    }
 }
 
 /// What the verdict lacks, in words, for the summary.
 fn missing_ground_truth(v: &Verdict) -> Vec<String> {
     let mut why = Vec::new();
-    if !v.audited {
-        why.push("no audit read in the ledger (the run ended before its final read): lost-write, lost-delivery, phantom and duplicate-write are unknown".to_string());
+    let commits = "premature-commit and commit-regression are only what the members reported";
+    if !v.audited && v.audit_cut.is_empty() {
+        why.push(format!("no audit read in the ledger (the run ended before its final read): lost-write, lost-delivery, phantom and duplicate-write are unknown; {commits}"));
+    } else if !v.audited {
+        let parts: Vec<String> = v.audit_cut.iter().map(|p| format!("p{p}")).collect();
+        why.push(format!(
+            "the audit read was cut short (the ledger ends before the final high watermark of {}): lost-write, lost-delivery, phantom and duplicate-write are unknown; {commits}",
+            parts.join(", ")
+        ));
+    }
+    for (group, parts) in &v.missing_offsets {
+        let parts: Vec<String> = parts.iter().map(|p| format!("p{p}")).collect();
+        why.push(format!(
+            "the ledger lacks group {group}'s final committed offsets on {} (the final read was cut short): {commits}",
+            parts.join(", ")
+        ));
     }
     let broken = value(Key::Class(Class::ProtocolViolation), v);
     if broken > 0 {
@@ -173,11 +228,12 @@ pub fn judge(expect: &BTreeMap<Key, Expectation>, v: &Verdict) -> Vec<Judged> {
     let judged = |key: Key, expected: Expectation, stated: bool| {
         let actual = value(key, v);
         // `any` asks nothing of the count, so it holds even when it is unknown.
-        let check = match (expected == Expectation::Any, judgeable(key, v)) {
+        let check = match (expected == Expectation::Any, knowledge(key, v)) {
             (true, _) => Check::Ok,
-            (false, false) => Check::Unjudged,
-            (false, true) if expected.holds(actual) => Check::Ok,
-            (false, true) => Check::Violated,
+            (false, Known::Unknown) => Check::Unjudged,
+            (false, Known::AtLeast) => at_least(expected, actual),
+            (false, Known::Exact) if expected.holds(actual) => Check::Ok,
+            (false, Known::Exact) => Check::Violated,
         };
         Judged { key, expected, actual, check, stated }
     };
@@ -305,12 +361,55 @@ mod tests {
         let judged = judge(&expect(&[("lost", "0")]), &v);
         assert_eq!(find(&judged, "lost").check, Check::Unjudged);
         assert_eq!(find(&judged, "phantom").check, Check::Unjudged);
-        assert_eq!(find(&judged, "premature-commit").check, Check::Ok, "judged from the run's own events");
+        // Without the broker's final offsets, a commit no member lived to
+        // report may have run past records: none seen is not none.
+        assert_eq!(find(&judged, "premature-commit").check, Check::Unjudged);
         assert_eq!(status(&judged), Status::CannotJudge);
         assert_eq!(Status::CannotJudge.exit_code(), 2);
         // `any` asks nothing of the count, so it holds unknown.
-        let judged = judge(&expect(&[("lost", "any"), ("phantom", "any")]), &v);
+        let anything = [("lost", "any"), ("phantom", "any"), ("premature-commit", "any"), ("commit-regression", "any")];
+        let judged = judge(&expect(&anything), &v);
         assert_eq!(status(&judged), Status::Pass);
+    }
+
+    #[test]
+    fn a_count_known_only_from_below_decides_what_it_can() {
+        // Members reported 3 premature commits; the final offsets are missing.
+        let mut v = verdict(&[(Class::PrematureCommit, 3)], true, &[]);
+        v.missing_offsets.insert("g0".into(), vec![2]);
+        for (e, want) in [
+            ("0", Check::Violated),
+            ("<= 2", Check::Violated),
+            ("< 3", Check::Violated),
+            ("0..2", Check::Violated),
+            ("> 2", Check::Ok),
+            (">= 3", Check::Ok),
+            ("3", Check::Unjudged),
+            ("<= 3", Check::Unjudged),
+            ("1..5", Check::Unjudged),
+            ("> 3", Check::Unjudged),
+        ] {
+            let j = find(&judge(&expect(&[("premature-commit", e)]), &v), "premature-commit");
+            assert_eq!(j.check, want, "premature-commit {e} with at least 3");
+        }
+        // None seen, offsets missing: unknown, and the outcome says whose.
+        v.counts.insert(Class::PrematureCommit, 0);
+        let judged = judge(&BTreeMap::new(), &v);
+        assert_eq!(find(&judged, "premature-commit").check, Check::Unjudged);
+        assert_eq!(find(&judged, "commit-regression").check, Check::Unjudged);
+        assert_eq!(find(&judged, "lost-write").check, Check::Ok, "the audit is whole");
+        assert_eq!(status(&judged), Status::CannotJudge);
+        let why = missing_ground_truth(&v);
+        assert!(why.len() == 1 && why[0].contains("group g0's final committed offsets on p2"), "{why:?}");
+    }
+
+    #[test]
+    fn an_audit_cut_short_names_the_partitions_it_lacks() {
+        let mut v = verdict(&[], false, &[]);
+        v.audit_cut = vec![2, 3];
+        let why = missing_ground_truth(&v);
+        assert!(why.len() == 1 && why[0].contains("cut short") && why[0].contains("p2, p3"), "{why:?}");
+        assert_eq!(status(&judge(&BTreeMap::new(), &v)), Status::CannotJudge);
     }
 
     #[test]

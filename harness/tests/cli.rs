@@ -134,13 +134,15 @@ fn check_of_a_complete_ledger_judges_it() {
     let mut ledger = CLEAN_RUN.to_vec();
     ledger.push(r#"{"t":7,"src":"audit","ev":{"audit":{"p":0,"o":0,"id":[0,0]}}}"#);
     ledger.push(r#"{"t":8,"src":"audit","ev":{"hwm":{"p":0,"o":1}}}"#);
+    // The broker's final offset of every partition a member committed on.
+    ledger.push(r#"{"t":9,"src":"audit","ev":{"group-offset":{"group":"g","p":0,"o":1}}}"#);
     let dir = run_folder(&ledger);
     let (code, out, err) = faultline(&["check", "."], dir.path());
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("PASS"), "{out}");
     // A record the group never processed is a loss, found in the same ledger.
     ledger.insert(7, r#"{"t":7,"src":"audit","ev":{"audit":{"p":0,"o":1,"id":[0,1]}}}"#);
-    *ledger.last_mut().unwrap() = r#"{"t":8,"src":"audit","ev":{"hwm":{"p":0,"o":2}}}"#;
+    ledger[9] = r#"{"t":8,"src":"audit","ev":{"hwm":{"p":0,"o":2}}}"#;
     let dir = run_folder(&ledger);
     let (code, out, _) = faultline(&["check", "."], dir.path());
     assert_eq!(code, 1, "{out}");

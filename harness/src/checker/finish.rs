@@ -1,5 +1,6 @@
 //! The end of a ledger: the judgments that need all of it, and the verdict.
 
+use super::final_read::final_read;
 use super::judge::Judge;
 use super::logs::guessed;
 use super::{Checker, Class, GroupSummary, Verdict};
@@ -17,7 +18,6 @@ impl Checker {
             recovery,
             mut tally,
             mut totals,
-            audited,
             drain_timeouts,
             clients,
             jumps,
@@ -28,6 +28,8 @@ impl Checker {
             members: _,
             entries: _,
         } = self;
+        let final_read = final_read(&logs, &writes, &groups);
+        let audited = final_read.audited;
         let present = if audited { logs.audited() } else { guessed(writes.ack_offsets().chain(groups.processed())) };
         let mut judge = Judge {
             tally: &mut tally,
@@ -79,6 +81,8 @@ impl Checker {
             drain_timeouts,
             clients,
             audited,
+            audit_cut: final_read.cut,
+            missing_offsets: final_read.missing_offsets,
             faults,
             timeline,
         }

@@ -123,6 +123,12 @@ impl GroupPart {
         firsts.chain(odd)
     }
 
+    /// A member reported a commit here but the ledger lacks the broker's
+    /// final offset, which the audit reads for every partition that has one.
+    pub fn lacks_final_offset(&self) -> bool {
+        self.commits.iter().any(|c| !c.by_broker) && !self.commits.iter().any(|c| c.by_broker)
+    }
+
     /// Notes a commit observation; returns the previous one if this one is
     /// lower (a regression).
     pub fn committed(&mut self, commit: Commit) -> Option<Offset> {

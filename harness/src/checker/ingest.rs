@@ -121,10 +121,7 @@ impl Checker {
                 }
             }
             Event::Audit { p, o, id } => self.audit(at, *p, *o, *id),
-            Event::Hwm { p, o } => {
-                self.audited = true;
-                self.logs.hwm(*p, *o);
-            }
+            Event::Hwm { p, o } => self.logs.hwm(*p, *o),
             Event::GroupOffset { group, p, o } => {
                 let group = self.groups.id(group);
                 self.committed(at, group, *p, *o, true);
@@ -260,7 +257,6 @@ impl Checker {
     }
 
     fn audit(&mut self, at: At, p: Partition, o: Offset, id: RecordId) {
-        self.audited = true;
         self.totals.audited += 1;
         if !self.logs.audit(at.pos, p, o, id) {
             return;

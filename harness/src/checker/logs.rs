@@ -65,6 +65,24 @@ impl Logs {
         self.part(p).hwm = Some(o);
     }
 
+    /// Whether the audit read left anything: a record or a watermark.
+    pub fn began(&self) -> bool {
+        self.parts.iter().next().is_some()
+    }
+
+    pub fn has_any_hwm(&self) -> bool {
+        self.parts.iter().any(|(_, log)| log.hwm.is_some())
+    }
+
+    pub fn has_hwm(&self, p: Partition) -> bool {
+        self.get(p).is_some_and(|log| log.hwm.is_some())
+    }
+
+    /// The partitions the audit read records or a watermark of.
+    pub fn partitions(&self) -> impl Iterator<Item = Partition> + '_ {
+        self.parts.iter().filter_map(|(p, _)| Partition::try_from(p).ok())
+    }
+
     pub fn get(&self, p: Partition) -> Option<&PartLog> {
         self.parts.get(i64::from(p))
     }

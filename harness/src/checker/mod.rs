@@ -10,6 +10,7 @@
 //! timeline.html draws, so that the page counts what the verdict counts.
 
 mod causes;
+mod final_read;
 mod finish;
 mod groups;
 mod ingest;
@@ -70,7 +71,6 @@ pub struct Checker {
     recovery: recovery::Recovery,
     tally: tally::Tally,
     totals: Totals,
-    audited: bool,
     drain_timeouts: Vec<String>,
     clients: Vec<String>,
     jumps: Vec<marks::Jump>,

@@ -117,9 +117,21 @@ pub struct Verdict {
     /// The client libraries the workers said they drive, with their
     /// versions (`hello`), in order of appearance.
     pub clients: Vec<String>,
-    /// Whether the ledger holds the final audit read. Without it lost-write,
-    /// duplicate-write, lost-delivery and phantom are not judged (count 0).
+    /// Whether the ledger holds the whole final audit read: the records,
+    /// then a high watermark for every partition it names. Without it
+    /// lost-write, lost-delivery and phantom are not judged (count 0), and
+    /// duplicate-write counts only the copies read.
     pub audited: bool,
+    /// The audit read began but the ledger ends before its last high
+    /// watermark (the run or the ledger was cut short): the partitions the
+    /// ledger names that have none. Empty if it never began, or ended.
+    #[serde(default)]
+    pub audit_cut: Vec<Partition>,
+    /// Groups whose final committed offsets (read by the audit, after the
+    /// watermarks) the ledger lacks for partitions their members committed
+    /// on: premature-commit and commit-regression may hide there.
+    #[serde(default)]
+    pub missing_offsets: BTreeMap<String, Vec<Partition>>,
     /// Per fault and group: time to detect and time to recover.
     #[serde(default)]
     pub faults: Vec<FaultTiming>,
