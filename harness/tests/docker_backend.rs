@@ -169,6 +169,24 @@ async fn assert_labelled(run_id: &str, containers: usize) {
     }
 }
 
+/// Every process of the run's brokers runs as a user other than root, as
+/// in the official apache/kafka image (uid 1000).
+async fn assert_runs_unprivileged(run_id: &str) {
+    let docker = docker_client().await.expect("docker");
+    let (containers, _) = labelled(run_id).await;
+    assert!(!containers.is_empty());
+    for c in containers {
+        let id = c.id.expect("container id");
+        let options = bollard::query_parameters::TopOptions { ps_args: "-o pid,uid,args".into() };
+        let top = docker.top_processes(&id, Some(options)).await.expect("docker top");
+        let procs = top.processes.unwrap_or_default();
+        assert!(procs.iter().any(|p| p.get(2).is_some_and(|a| a.contains("kafka.Kafka"))), "{procs:?}");
+        for p in &procs {
+            assert_ne!(p[1].trim(), "0", "a broker process runs as root: {p:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn docker_single_broker_faults() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -177,6 +195,7 @@ async fn docker_single_broker_faults() {
     let bootstrap = cluster.bootstrap();
     let proxy: SocketAddr = bootstrap.parse().expect("one proxy address");
     assert_labelled(&run, 1).await;
+    assert_runs_unprivileged(&run).await;
 
     // Produce and consume through the proxy.
     cluster.create_topic("t", 1, 1).await.expect("create topic");

@@ -56,22 +56,6 @@ fn run(scenario: &str, env: &[(&str, &str)]) -> Ended {
     Ended { code, stderr, took: t.elapsed(), pid }
 }
 
-/// Processes started by the harness `pid` that are still there.
-pub fn workers_of(pid: u32) -> Vec<u32> {
-    let tag = format!("{}={pid}.", faultline::workers::HARNESS_ENV);
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|p| {
-            let n: u32 = p.file_name().to_str()?.parse().ok()?;
-            let env = std::fs::read(p.path().join("environ")).ok()?;
-            let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
-            let zombie = stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-            (!zombie && env.split(|&b| b == 0).any(|kv| kv.starts_with(tag.as_bytes()))).then_some(n)
-        })
-        .collect()
-}
-
 #[test]
 fn a_hang_in_any_phase_ends_the_run_with_exit_2_naming_the_phase() {
     let phases = ["start", "workload", "drain", "stop", "audit", "teardown"];
@@ -86,7 +70,7 @@ fn a_hang_in_any_phase_ends_the_run_with_exit_2_naming_the_phase() {
         assert!(e.stderr.contains(&format!("phase `{phase}` overran its limit of")), "hang in {phase}: {}", e.stderr);
         assert!(!e.stderr.contains("panicked"), "{}", e.stderr);
         assert!(e.took < SHORT_LIMITS + GRACE, "hang in {phase} took {:?}", e.took);
-        assert_eq!(workers_of(e.pid), Vec::<u32>::new(), "workers left after a hang in {phase}");
+        assert_eq!(common::workers_of(e.pid), Vec::<u32>::new(), "workers left after a hang in {phase}");
     }
 }
 
@@ -96,7 +80,7 @@ fn a_fault_still_on_at_run_timeout_is_named_as_the_phase_that_overran() {
     assert_eq!(e.code, 2, "{}", e.stderr);
     assert!(e.stderr.contains("phase `faults` overran its limit of 10s (run.timeout)"), "{}", e.stderr);
     assert!(e.took < Duration::from_secs(10 + 5) + GRACE, "took {:?}", e.took);
-    assert_eq!(workers_of(e.pid), Vec::<u32>::new());
+    assert_eq!(common::workers_of(e.pid), Vec::<u32>::new());
 }
 
 /// A phase that blocks its thread cannot be cut short from inside: the
@@ -109,7 +93,7 @@ fn a_blocked_thread_is_ended_by_the_backstop_naming_the_phase() {
     assert!(e.stderr.contains("stuck in phase `drain`"), "{}", e.stderr);
     // The backstop waits 30 s more than the phases' limits would.
     assert!(e.took < SHORT_LIMITS + GRACE + Duration::from_secs(40), "took {:?}", e.took);
-    assert_eq!(workers_of(e.pid), Vec::<u32>::new(), "the backstop kills the workers");
+    assert_eq!(common::workers_of(e.pid), Vec::<u32>::new(), "the backstop kills the workers");
 }
 
 /// Once a run is tearing down, no worker may start: one that did (a start

@@ -299,3 +299,19 @@ pub fn write_figures(name: &str, rows: &[String]) {
     println!("\n{text}");
     let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), text);
 }
+
+/// Processes started by the harness `pid` that are still there.
+pub fn workers_of(pid: u32) -> Vec<u32> {
+    let tag = format!("{}={pid}.", faultline::workers::HARNESS_ENV);
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|p| {
+            let n: u32 = p.file_name().to_str()?.parse().ok()?;
+            let env = std::fs::read(p.path().join("environ")).ok()?;
+            let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
+            let zombie = stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            (!zombie && env.split(|&b| b == 0).any(|kv| kv.starts_with(tag.as_bytes()))).then_some(n)
+        })
+        .collect()
+}
