@@ -10,6 +10,7 @@
 #   4. build faultline/kafka:<version> from Maven Central jars if its inputs
 #      changed (their hash is kept in the image label faultline.inputs)
 #   5. build the worker adapters (clients/setup.sh: Go, from the module proxy)
+#   6. install cargo-fuzz and build the fuzz targets (fuzz/setup.sh: crates.io)
 #
 # No container registry is reachable here, so nothing is pulled: the only
 # network hosts used are the machine's own apt mirror and Maven Central.
@@ -328,6 +329,11 @@ build_adapters() {
     DID="built clients/*/faultline-*"
 }
 
+build_fuzz() {
+    bash "$HERE/../fuzz/setup.sh"
+    DID="built fuzz/target/*/release/{scenario,ledger}"
+}
+
 OLD_BASE_ID=""
 run_step "base image" build_base
 run_step "kafka image" build_kafka
@@ -340,4 +346,6 @@ fi
 
 # The worker adapters (Go) that tests and scenarios with `client = ...` run.
 run_step "adapters" build_adapters
+# The fuzz targets that harness/tests/fuzz.rs runs briefly.
+run_step "fuzz" build_fuzz
 log "ready: $BASE_IMAGE, $KAFKA_IMAGE (docker client: $DOCKER, $("$DOCKER" version -f 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'))"
