@@ -18,7 +18,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-const TARGETS: [(&str, fn(&[u8])); 2] = [("scenario", targets::scenario), ("ledger", targets::ledger)];
+/// A fuzz target: its name and what it does with one input.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 2] = [("scenario", targets::scenario), ("ledger", targets::ledger)];
 
 #[test]
 fn every_kept_crash_replays_clean() {
