@@ -95,24 +95,33 @@ fn cleanup() {
 /// reaps what dead harnesses left, so parallel runs would blur "before").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_a_harness_killed_in_any_phase_leaves_nothing_after_cleanup_or_the_next_run() {
-    let phase = |name: &'static str| format!("\"phase\":{{\"name\":\"{name}\"}}");
-    let points: [(&str, String); 5] = [
-        ("cluster start", String::new()),
-        ("workload", phase("workload")),
-        ("fault active", "\"fault-start\"".into()),
-        ("drain", phase("drain")),
-        ("audit", phase("audit")),
+    /// Where the run is when the harness is killed.
+    enum At {
+        /// A container of the run exists.
+        Container,
+        /// The broker is paused (the ledger names a fault just before it acts).
+        Paused,
+        /// The ledger has entered this phase.
+        Phase(&'static str),
+    }
+    let points = [
+        ("cluster start", At::Container),
+        ("workload", At::Phase("workload")),
+        ("fault active", At::Paused),
+        ("drain", At::Phase("drain")),
+        ("audit", At::Phase("audit")),
     ];
     let mut rows = Vec::new();
-    for (i, (what, needle)) in points.iter().enumerate() {
+    for (i, (what, at)) in points.iter().enumerate() {
         let reports = tempfile::tempdir().expect("temp dir");
         let mut child = start("death-docker.toml", reports.path());
         let pid = child.id();
-        if needle.is_empty() {
-            kill_when(&mut child, what, reports.path(), async || left_by(pid).await.containers > 0, Duration::ZERO).await;
-        } else {
-            kill_when(&mut child, what, reports.path(), async || ledger_has(reports.path(), needle), Duration::ZERO).await;
-        }
+        let reached = async || match at {
+            At::Container => left_by(pid).await.containers > 0,
+            At::Paused => left_by(pid).await.paused > 0,
+            At::Phase(name) => ledger_has(reports.path(), &format!("\"phase\":{{\"name\":\"{name}\"}}")),
+        };
+        kill_when(&mut child, what, reports.path(), reached, Duration::ZERO).await;
         let before = left_by(pid).await;
         // Half the points are cleaned by `faultline cleanup`, the other half
         // by the next run, which reaps at its start.
