@@ -7,7 +7,7 @@ mod mock;
 
 pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, CleanupReport, DockerCluster};
 pub use mock::MockCluster;
-pub(crate) use docker::process_start;
+pub(crate) use docker::{process_start, same_process};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ mod watchdog;
 
 pub use clusters::Clusters;
 pub use watchdog::{Limits, Phase, GRACE_ENV};
-use watchdog::PhaseCell;
+use watchdog::Clock;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,8 +49,8 @@ pub enum RunError {
     Heal(Vec<String>),
     /// A phase took longer than its limit: the scenario's setting, or its
     /// share of the watchdog's grace.
-    #[error("phase `{}` overran its limit of {} ({limit_of})", .phase.name(), humantime::format_duration(*.limit))]
-    Overran { phase: Phase, limit: Duration, limit_of: String },
+    #[error("phase `{}` overran its limit of {} ({})", .phase.name(), humantime::format_duration(*.limit), .phase.limit_of())]
+    Overran { phase: Phase, limit: Duration },
     #[error("{what}: {reason}")]
     Kafka { what: &'static str, reason: String },
     #[error("a task of the runner failed: {0}")]
@@ -111,22 +111,18 @@ pub struct RunRecord {
 const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How long the drain waits for commits after everything was processed.
 const COMMIT_SETTLE: Duration = Duration::from_secs(15);
-/// The backstop fires this long after the phases' limits would have: they
-/// get the first chance to end the run properly.
-const BACKSTOP_SLACK: Duration = Duration::from_secs(30);
-
-/// `fut` under a phase's limit.
-async fn limited<T>(
-    phase: Phase,
-    limit: Duration,
-    limit_of: impl Into<String>,
-    fut: impl std::future::Future<Output = Result<T, RunError>>,
-) -> Result<T, RunError> {
+/// `fut` within what is left of the current phase's limit; an overrun
+/// names the phase the run is in by then.
+async fn limited<T>(clock: &Clock, fut: impl std::future::Future<Output = Result<T, RunError>>) -> Result<T, RunError> {
+    let (phase, deadline) = clock.deadline();
     let fut = async {
         watchdog::hang_if_asked(phase).await;
         fut.await
     };
-    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| Err(RunError::Overran { phase, limit, limit_of: limit_of.into() }))
+    tokio::time::timeout_at(deadline.into(), fut).await.unwrap_or_else(|_| {
+        let phase = clock.phase();
+        Err(RunError::Overran { phase, limit: clock.limit(phase) })
+    })
 }
 
 /// Runs one scenario to a complete ledger. The cluster comes from
@@ -152,12 +148,10 @@ pub async fn run(
     let ledger_path = dir.join(ledger::FILE_NAME);
     let writer = LedgerWriter::create(&ledger_path).map_err(|source| RunError::Folder { path: ledger_path, source })?;
     let ledger_task = tokio::spawn(write_ledger(rx, writer, progress.clone()));
-    let limits = opts.limits;
     let backend = scenario.cluster.backend.name();
     let workers = WorkerSet::new(&opts.worker_exe, vec![("FAULTLINE_BACKEND".into(), backend.into())]);
-    let phase = PhaseCell::new();
-    let backstop_after = scenario.run.timeout + scenario.run.drain_timeout + limits.grace() + BACKSTOP_SLACK;
-    let backstop = watchdog::arm(backstop_after, &run_id, phase.clone(), workers.clone(), scenario.cluster.backend == Backend::Docker);
+    let clock = Clock::new(opts.limits, &scenario.run);
+    let backstop = watchdog::arm(clock.clone(), &run_id, workers.clone(), scenario.cluster.backend == Backend::Docker);
     // Workers of a harness that died (SIGKILL) would otherwise live on.
     let orphans = crate::workers::reap_orphans();
     if !orphans.is_empty() {
@@ -165,7 +159,7 @@ pub async fn run(
     }
 
     let bar = phase_bar(opts.progress, "starting cluster");
-    let start = limited(Phase::Start, limits.start, "its share of the grace", async {
+    let start = limited(&clock, async {
         clusters.take(&scenario.cluster, &run_id, &logs_dir).await.map_err(RunError::ClusterStart)
     });
     let lent = tokio::select! {
@@ -182,7 +176,9 @@ pub async fn run(
         }
     };
     bar.finish_and_clear();
-    backstop.containers_of(lent.reused_from.as_deref().unwrap_or(&run_id));
+    // The run id the cluster's containers carry: the first run's, if reused.
+    let cluster_run = lent.reused_from.clone().unwrap_or_else(|| run_id.clone());
+    backstop.containers_of(&cluster_run);
     let cluster = lent.cluster.clone();
     let described = match &lent.reused_from {
         Some(first) => format!("{}, reused from {first}", cluster.describe()),
@@ -201,8 +197,7 @@ pub async fn run(
         progress,
         show_progress: opts.progress,
         epoch: Instant::now(),
-        phase: phase.clone(),
-        limits,
+        clock: clock.clone(),
     };
     let result = tokio::select! {
         r = run.body() => r,
@@ -210,9 +205,8 @@ pub async fn run(
     };
     // Teardown on every path: heal, stop workers; the cluster is kept for
     // the next scenario only when all of that went well.
-    phase.set(Phase::Teardown);
-    let cluster_run = lent.reused_from.clone().unwrap_or_else(|| run_id.clone());
-    let teardown = limited(Phase::Teardown, limits.teardown, "its share of the grace", async {
+    clock.enter(Phase::Teardown);
+    let teardown = limited(&clock, async {
         let heal_errors = healer.heal_all().await;
         workers.close();
         for w in workers.all() {
@@ -228,10 +222,13 @@ pub async fn run(
     drop(run);
     drop(cluster);
     let healthy = result.is_ok() && teardown.as_ref().is_ok_and(|e| e.is_empty());
-    if tokio::time::timeout(limits.teardown, clusters.give_back(lent, healthy)).await.is_err() {
-        tracing::error!("the cluster did not shut down within {:?}: removing its containers", limits.teardown);
+    // What is left of the teardown's limit; past it, the containers go by force.
+    let (_, teardown_by) = clock.deadline();
+    if tokio::time::timeout_at(teardown_by.into(), clusters.give_back(lent, healthy)).await.is_err() {
+        tracing::error!("the cluster did not shut down within the teardown's limit: removing its containers");
         cluster::abandon(&scenario.cluster, &cluster_run).await;
     }
+    // Again: a teardown cut short by its limit may not have got that far.
     workers.close();
     drop(events);
     // A task still running past its phase's limit (an audit read) may hold
@@ -311,8 +308,7 @@ struct Run<'a> {
     progress: Arc<Progress>,
     show_progress: bool,
     epoch: Instant,
-    phase: PhaseCell,
-    limits: Limits,
+    clock: Clock,
 }
 
 impl Run<'_> {
@@ -324,7 +320,7 @@ impl Run<'_> {
     /// Enters a phase the ledger records.
     fn phase(&self, phase: Phase) {
         tracing::info!("phase: {}", phase.name());
-        self.phase.set(phase);
+        self.clock.enter(phase);
         self.emit("runner", Event::Phase { name: phase.name().into() });
     }
 
@@ -354,7 +350,8 @@ impl Run<'_> {
 
     async fn phases(&self) -> Result<Duration, RunError> {
         let s = self.scenario;
-        limited(Phase::Start, self.limits.start, "its share of the grace", async {
+        // Still the start phase: the topic shares the cluster start's limit.
+        limited(&self.clock, async {
             self.cluster
                 .create_topic(&self.topic, s.topic.partitions, s.topic.replication)
                 .await
@@ -468,7 +465,7 @@ impl Run<'_> {
                 }
             }
             if !schedule_done.load(Ordering::SeqCst) {
-                self.phase.set(Phase::Faults);
+                self.clock.faults_remain();
             }
             Ok::<(), RunError>(())
         };
@@ -490,32 +487,24 @@ impl Run<'_> {
             tokio::try_join!(workload, schedule)?;
             Ok::<(), RunError>(())
         };
-        // The workload and the faults share run.timeout: the phase named is
-        // the one the run was in when it ran out.
-        let timeout = s.run.timeout;
-        let overran = |phase| RunError::Overran { phase, limit: timeout, limit_of: "run.timeout".into() };
         tokio::select! {
-            r = tokio::time::timeout(timeout, async { watchdog::hang_if_asked(Phase::Workload).await; both.await }) => match r {
-                Ok(r) => r?,
-                Err(_) => return Err(overran(self.phase.get())),
-            },
+            r = limited(&self.clock, both) => r?,
             _ = ticker => unreachable!("the ticker never ends"),
         }
 
         acked.finish_and_clear();
         self.phase(Phase::Drain);
         bar.set_message("draining");
-        let drain_limit = s.run.drain_timeout + self.limits.drain;
-        let drain = limited(Phase::Drain, drain_limit, "drain_timeout + its share of the grace", self.drain(&bar)).await?;
+        let drain = limited(&self.clock, self.drain(&bar)).await?;
         bar.finish_and_clear();
         self.phase(Phase::Stop);
-        limited(Phase::Stop, self.limits.stop, "its share of the grace", async {
+        limited(&self.clock, async {
             futures::future::join_all(self.workers.all().iter().map(|w| w.stop(STOP_GRACE))).await;
             Ok(())
         })
         .await?;
         self.phase(Phase::Audit);
-        limited(Phase::Audit, self.limits.audit, "its share of the grace", self.audit()).await?;
+        limited(&self.clock, self.audit()).await?;
         Ok(drain)
     }
 

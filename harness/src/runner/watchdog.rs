@@ -5,11 +5,11 @@
 //! returned by run.timeout + drain_timeout + the grace (a blocked thread, a
 //! deadlock), after killing the run's workers and removing its containers.
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::scenario::RunSpec;
 use crate::workers::WorkerSet;
 
 /// The phases of a run, in order.
@@ -29,9 +29,6 @@ pub enum Phase {
     Teardown,
 }
 
-const PHASES: [Phase; 7] =
-    [Phase::Start, Phase::Workload, Phase::Faults, Phase::Drain, Phase::Stop, Phase::Audit, Phase::Teardown];
-
 impl Phase {
     pub fn name(self) -> &'static str {
         match self {
@@ -42,6 +39,15 @@ impl Phase {
             Phase::Stop => "stop",
             Phase::Audit => "audit",
             Phase::Teardown => "teardown",
+        }
+    }
+
+    /// What sets the phase's limit, for the message that it overran.
+    pub fn limit_of(self) -> &'static str {
+        match self {
+            Phase::Workload | Phase::Faults => "run.timeout",
+            Phase::Drain => "drain_timeout + its share of the grace",
+            Phase::Start | Phase::Stop | Phase::Audit | Phase::Teardown => "its share of the grace",
         }
     }
 }
@@ -97,21 +103,63 @@ impl Default for Limits {
     }
 }
 
-/// The phase a run is in, shared with its backstop thread.
+/// The backstop fires this long after the phases' limits would have: they
+/// get the first chance to end the run properly.
+const BACKSTOP_SLACK: Duration = Duration::from_secs(30);
+
+/// The phase a run is in and since when, and what each phase may take:
+/// the one place the limits are read. Shared with the backstop thread.
 #[derive(Clone)]
-pub struct PhaseCell(Arc<AtomicU8>);
+pub struct Clock {
+    now: Arc<Mutex<(Phase, Instant)>>,
+    limits: Limits,
+    timeout: Duration,
+    drain_timeout: Duration,
+}
 
-impl PhaseCell {
-    pub fn new() -> PhaseCell {
-        PhaseCell(Arc::new(AtomicU8::new(Phase::Start as u8)))
+impl Clock {
+    /// A run in its start phase from now.
+    pub fn new(limits: Limits, run: &RunSpec) -> Clock {
+        let now = Arc::new(Mutex::new((Phase::Start, Instant::now())));
+        Clock { now, limits, timeout: run.timeout, drain_timeout: run.drain_timeout }
     }
 
-    pub fn set(&self, phase: Phase) {
-        self.0.store(phase as u8, Ordering::SeqCst);
+    pub fn enter(&self, phase: Phase) {
+        *self.now.lock().expect("clock") = (phase, Instant::now());
     }
 
-    pub fn get(&self) -> Phase {
-        PHASES[self.0.load(Ordering::SeqCst) as usize]
+    /// The producers are done while faults are still on: the phase is
+    /// called `faults` from now, under the run.timeout it shares.
+    pub fn faults_remain(&self) {
+        self.now.lock().expect("clock").0 = Phase::Faults;
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.now.lock().expect("clock").0
+    }
+
+    pub fn limit(&self, phase: Phase) -> Duration {
+        let l = &self.limits;
+        match phase {
+            Phase::Start => l.start,
+            Phase::Workload | Phase::Faults => self.timeout,
+            Phase::Drain => self.drain_timeout + l.drain,
+            Phase::Stop => l.stop,
+            Phase::Audit => l.audit,
+            Phase::Teardown => l.teardown,
+        }
+    }
+
+    /// The current phase, and when its limit runs out (counted from when
+    /// it was entered: everything done in a phase shares its limit).
+    pub fn deadline(&self) -> (Phase, Instant) {
+        let (phase, since) = *self.now.lock().expect("clock");
+        (phase, since + self.limit(phase))
+    }
+
+    /// When the backstop ends the process: every limit, and some slack.
+    pub fn backstop(&self) -> Duration {
+        self.timeout + self.drain_timeout + self.limits.grace() + BACKSTOP_SLACK
     }
 }
 
@@ -135,7 +183,8 @@ impl Backstop {
 /// Starts the backstop: if the run has not ended (the Backstop dropped)
 /// within `limit`, it says which phase it was in, kills the run's workers,
 /// removes its containers and exits the process with 2.
-pub fn arm(limit: Duration, run_id: &str, phase: PhaseCell, workers: WorkerSet, docker: bool) -> Backstop {
+pub fn arm(clock: Clock, run_id: &str, workers: WorkerSet, docker: bool) -> Backstop {
+    let limit = clock.backstop();
     let (tx, rx) = channel::<()>();
     let containers = Arc::new(Mutex::new(None::<String>));
     let (run_id, docker_run) = (run_id.to_string(), containers.clone());
@@ -145,7 +194,7 @@ pub fn arm(limit: Duration, run_id: &str, phase: PhaseCell, workers: WorkerSet, 
             if rx.recv_timeout(limit) != Err(RecvTimeoutError::Timeout) {
                 return;
             }
-            let phase = phase.get().name();
+            let phase = clock.phase().name();
             tracing::error!("watchdog: run {run_id} did not end within {limit:?}, in phase `{phase}`");
             eprintln!(
                 "faultline: watchdog: run {run_id} did not end within {} (run.timeout + drain_timeout + grace), \
@@ -207,11 +256,18 @@ mod tests {
     }
 
     #[test]
-    fn a_phase_cell_reads_back_every_phase() {
-        let cell = PhaseCell::new();
-        for p in PHASES {
-            cell.set(p);
-            assert_eq!(cell.get(), p);
-        }
+    fn a_phase_shares_its_limit_and_faults_keep_the_workload_s() {
+        let run = RunSpec { timeout: Duration::from_secs(10), drain_timeout: Duration::from_secs(5) };
+        let clock = Clock::new(Limits::from_grace(Duration::from_secs(16)), &run);
+        let (phase, start_by) = clock.deadline();
+        assert_eq!(phase, Phase::Start);
+        assert_eq!(clock.limit(Phase::Drain), Duration::from_secs(5 + 3));
+        assert_eq!(clock.backstop(), Duration::from_secs(10 + 5 + 16 + 30));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(clock.deadline().1, start_by, "still the start phase's deadline");
+        clock.enter(Phase::Workload);
+        let (_, workload_by) = clock.deadline();
+        clock.faults_remain();
+        assert_eq!(clock.deadline(), (Phase::Faults, workload_by));
     }
 }

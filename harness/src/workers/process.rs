@@ -13,7 +13,7 @@ use tokio::process::{Child, ChildStdin, Command as Proc};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{adapter_path, Command, Program, WorkerSpec, SPEC_ENV};
-use crate::cluster::process_start;
+use crate::cluster::{process_start, same_process};
 use crate::ledger::Event;
 
 /// Set in every worker's environment: `<harness pid>.<its start time>`, so
@@ -242,10 +242,10 @@ impl WorkerSet {
 pub fn reap_orphans() -> Vec<u32> {
     let mut killed = Vec::new();
     let Ok(procs) = std::fs::read_dir("/proc") else { return killed };
+    let prefix = format!("{HARNESS_ENV}=");
     for p in procs.flatten() {
         let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
         let Ok(environ) = std::fs::read(p.path().join("environ")) else { continue };
-        let prefix = format!("{HARNESS_ENV}=");
         let Some(owner) = environ
             .split(|&b| b == 0)
             .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
@@ -254,7 +254,9 @@ pub fn reap_orphans() -> Vec<u32> {
             continue;
         };
         let Some((harness, start)) = owner.split_once('.') else { continue };
-        let alive = harness.parse::<u32>().ok().and_then(process_start).is_some_and(|now| now == start);
+        // An empty start: the harness could not read its own; its pid decides.
+        let start = Some(start).filter(|s| !s.is_empty());
+        let alive = harness.parse::<u32>().is_ok_and(|harness| same_process(harness, start));
         if !alive {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);

@@ -171,12 +171,7 @@ fn doomed(scope: Scope, labels: &HashMap<String, String>) -> bool {
 /// none. The start time, when recorded, guards against a reused pid.
 fn owner_alive(labels: &HashMap<String, String>) -> Option<bool> {
     let pid: u32 = labels.get(LABEL_PID)?.parse().ok()?;
-    let alive = match (engine::process_start(pid), labels.get(LABEL_PID_START)) {
-        (None, _) => false,
-        (Some(now), Some(then)) => &now == then,
-        (Some(_), None) => true,
-    };
-    Some(alive)
+    Some(engine::same_process(pid, labels.get(LABEL_PID_START).map(String::as_str)))
 }
 
 #[cfg(test)]

@@ -90,6 +90,16 @@ pub(crate) fn process_start(pid: u32) -> Option<String> {
     rest.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// Whether `pid` is alive and, when its start time was recorded, still the
+/// process that started then (a pid can be reused by another).
+pub(crate) fn same_process(pid: u32, start: Option<&str>) -> bool {
+    match (process_start(pid), start) {
+        (None, _) => false,
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+    }
+}
+
 /// The scenario's image, else FAULTLINE_KAFKA_IMAGE, else the locally
 /// built Kafka image when it exists, else the official one.
 pub(super) fn choose_image(spec: &ClusterSpec, env: Option<String>, local_kafka_exists: bool) -> String {

@@ -26,7 +26,7 @@ mod spec;
 
 pub use cleanup::{cleanup_all, cleanup_run, cleanup_stale, CleanupReport};
 pub use engine::connect as docker_client;
-pub(crate) use engine::process_start;
+pub(crate) use engine::{process_start, same_process};
 pub(super) use engine::IMAGE_ENV;
 
 use std::collections::HashMap;
