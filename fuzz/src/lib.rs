@@ -12,8 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use faultline::checker::{self, Verdict};
-use faultline::ledger::{Entry, ReadError};
-use faultline::runner::RunRecord;
+use faultline::ledger::{Entry, ReadError, RunRecord};
 use faultline::scenario::{self, Backend, Client, Expectation, Key, Overrides};
 use faultline::Outcome;
 

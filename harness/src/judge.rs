@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::checker::{Class, Verdict};
-use crate::runner::RunRecord;
+use crate::ledger::RunRecord;
 use crate::scenario::{Expectation, Key};
 
 /// The result of a run, decided once.
@@ -64,6 +64,21 @@ pub struct Judged {
     pub check: Check,
     /// Stated in the scenario file, or implied (violations default to 0).
     pub stated: bool,
+    /// `actual` is a minimum: the ledger lacks part of the final read that
+    /// could only add to it.
+    #[serde(default)]
+    pub at_least: bool,
+}
+
+impl Judged {
+    /// The count as the summary states it: "at least 3" when a minimum.
+    pub fn got(&self) -> String {
+        if self.at_least {
+            format!("at least {}", self.actual)
+        } else {
+            self.actual.to_string()
+        }
+    }
 }
 
 /// A run judged: what ran, what the checker found, what it means.
@@ -162,7 +177,9 @@ fn knowledge(key: Key, v: &Verdict) -> Known {
     let needs_drain = matches!(key, Key::Lost | Key::Class(Class::LostDelivery));
     if needs_drain && !v.drain_timeouts.is_empty() {
         Known::Unknown
-    } else if (needs_audit && !v.audited) || (needs_offsets && (!v.audited || !v.missing_offsets.is_empty())) {
+    } else if (needs_audit && !v.audited)
+        || (needs_offsets && (!v.audited || v.audit_unfinished || !v.missing_offsets.is_empty()))
+    {
         Known::AtLeast
     } else {
         Known::Exact
@@ -194,13 +211,21 @@ fn at_least(e: Expectation, n: u64) -> Check {
 fn missing_ground_truth(v: &Verdict) -> Vec<String> {
     let mut why = Vec::new();
     let commits = "premature-commit and commit-regression are only what the members reported";
-    if !v.audited && v.audit_cut.is_empty() {
+    if v.totals.entries == 0 {
+        why.push("the ledger is empty: the run wrote nothing, so nothing can be judged".to_string());
+    } else if !v.audited && v.audit_cut.is_empty() {
         why.push(format!("no audit read in the ledger (the run ended before its final read): lost-write, lost-delivery, phantom and duplicate-write are unknown; {commits}"));
     } else if !v.audited {
         let parts: Vec<String> = v.audit_cut.iter().map(|p| format!("p{p}")).collect();
         why.push(format!(
             "the audit read was cut short (the ledger ends before the final high watermark of {}): lost-write, lost-delivery, phantom and duplicate-write are unknown; {commits}",
             parts.join(", ")
+        ));
+    }
+    // Named groups' missing offsets already say it was cut among them.
+    if v.audited && v.audit_unfinished && v.missing_offsets.is_empty() {
+        why.push(format!(
+            "the final read has no end mark (the ledger ends among the groups' final committed offsets): {commits}"
         ));
     }
     for (group, parts) in &v.missing_offsets {
@@ -227,15 +252,16 @@ fn missing_ground_truth(v: &Verdict) -> Vec<String> {
 pub fn judge(expect: &BTreeMap<Key, Expectation>, v: &Verdict) -> Vec<Judged> {
     let judged = |key: Key, expected: Expectation, stated: bool| {
         let actual = value(key, v);
+        let known = knowledge(key, v);
         // `any` asks nothing of the count, so it holds even when it is unknown.
-        let check = match (expected == Expectation::Any, knowledge(key, v)) {
+        let check = match (expected == Expectation::Any, known) {
             (true, _) => Check::Ok,
             (false, Known::Unknown) => Check::Unjudged,
             (false, Known::AtLeast) => at_least(expected, actual),
             (false, Known::Exact) if expected.holds(actual) => Check::Ok,
             (false, Known::Exact) => Check::Violated,
         };
-        Judged { key, expected, actual, check, stated }
+        Judged { key, expected, actual, check, stated, at_least: known == Known::AtLeast }
     };
     let mut out: Vec<Judged> = expect.iter().map(|(key, e)| judged(*key, *e, true)).collect();
     let stated = |k: Key| expect.contains_key(&k);
@@ -283,6 +309,7 @@ mod tests {
     /// A verdict with these counts, audited or not, and these groups timed out.
     fn verdict(counts: &[(Class, u64)], audited: bool, timeouts: &[&str]) -> Verdict {
         let mut v = check(std::iter::empty::<Entry>());
+        v.totals.entries = 100;
         for (c, n) in counts {
             v.counts.insert(*c, *n);
         }
@@ -401,6 +428,28 @@ mod tests {
         assert_eq!(status(&judged), Status::CannotJudge);
         let why = missing_ground_truth(&v);
         assert!(why.len() == 1 && why[0].contains("group g0's final committed offsets on p2"), "{why:?}");
+    }
+
+    #[test]
+    fn without_the_end_mark_commit_counts_are_minimums_and_the_summary_says_so() {
+        let mut v = verdict(&[(Class::PrematureCommit, 2)], true, &[]);
+        v.audit_unfinished = true;
+        let judged = judge(&BTreeMap::new(), &v);
+        let j = find(&judged, "premature-commit");
+        assert_eq!((j.check, j.at_least, j.got()), (Check::Violated, true, "at least 2".to_string()));
+        assert_eq!(find(&judged, "commit-regression").check, Check::Unjudged);
+        let lost = find(&judged, "lost-write");
+        assert_eq!((lost.check, lost.at_least, lost.got()), (Check::Ok, false, "0".to_string()), "the audit is whole");
+        let why = missing_ground_truth(&v);
+        assert!(why.len() == 1 && why[0].contains("no end mark"), "{why:?}");
+    }
+
+    #[test]
+    fn an_empty_ledger_says_so() {
+        let v = check(std::iter::empty::<Entry>());
+        let why = missing_ground_truth(&v);
+        assert!(why.len() == 1 && why[0].contains("the ledger is empty"), "{why:?}");
+        assert_eq!(status(&judge(&BTreeMap::new(), &v)), Status::CannotJudge);
     }
 
     #[test]

@@ -12,22 +12,37 @@
 //! The modules are layered (README, "How it works"); a test keeps each one
 //! from importing a module above it.
 
+// The ledger, the checker, the scenario loader and the judge need none of
+// the engine's dependencies (librdkafka, tokio, Docker's client): fuzz/
+// builds them alone.
 pub mod checker;
-pub mod cluster;
 pub mod judge;
 pub mod ledger;
-pub mod nemesis;
-pub mod progress;
-pub mod proxy;
-pub mod report;
-pub mod runner;
 pub mod scenario;
+
+#[cfg(feature = "engine")]
+pub mod cluster;
+#[cfg(feature = "engine")]
+pub mod nemesis;
+#[cfg(feature = "engine")]
+pub mod progress;
+#[cfg(feature = "engine")]
+pub mod proxy;
+#[cfg(feature = "engine")]
+pub mod report;
+#[cfg(feature = "engine")]
+pub mod runner;
+#[cfg(feature = "engine")]
 mod session;
+#[cfg(feature = "engine")]
 pub mod sweep;
+#[cfg(feature = "engine")]
 pub mod worker_check;
+#[cfg(feature = "engine")]
 pub mod workers;
 
 pub use checker::Verdict;
 pub use judge::{Outcome, Status};
 pub use scenario::Scenario;
+#[cfg(feature = "engine")]
 pub use session::{recheck, run_scenario, Error, Session};

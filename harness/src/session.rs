@@ -15,7 +15,8 @@ use crate::checker;
 use crate::judge::Outcome;
 use crate::ledger::{self, ReadError};
 use crate::report;
-use crate::runner::{self, Clusters, Limits, RunError, RunOptions, RunRecord};
+use crate::ledger::RunRecord;
+use crate::runner::{self, Clusters, Limits, RunError, RunOptions};
 use crate::scenario::{self, Backend, Client, Overrides, Scenario, ScenarioError};
 use crate::workers;
 

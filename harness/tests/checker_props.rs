@@ -718,6 +718,8 @@ fn event() -> impl Strategy<Value = Event> {
         (partition(), offset(), id()).prop_map(|(p, o, id)| Event::Audit { p, o, id }),
         (partition(), offset()).prop_map(|(p, o)| Event::Hwm { p, o }),
         (name(), partition(), offset()).prop_map(|(group, p, o)| Event::GroupOffset { group, p, o }),
+        Just(Event::Phase { name: "audit".into() }),
+        Just(Event::AuditEnd),
     ]
 }
 
@@ -881,6 +883,31 @@ fn without_audit() {
     assert_eq!(count(&v, Class::PrematureCommit), 1);
     assert_eq!(count(&v, Class::LostDelivery), 0);
     assert!(names(&v, Class::PrematureCommit, 2) && names(&v, Class::PrematureCommit, 3));
+}
+
+/// The runner marks the audit's beginning and end. Between the marks a
+/// ledger may end among the group offsets, where nothing else could tell:
+/// without the end mark the read counts as unfinished; a ledger with no
+/// marks (written by hand) is judged by what it names.
+#[test]
+fn the_audit_marks_tell_a_whole_final_read_from_one_cut_among_the_offsets() {
+    let mut s = Script::new();
+    s.consumers(1).produce(3);
+    s.add("consumer-0", Event::Assigned { parts: vec![0], generation: 1 });
+    s.process("consumer-0", 0..3);
+    let unmarked = {
+        let mut s = Script(s.0.clone());
+        s.audit(3, 3);
+        check(s.0)
+    };
+    assert!(unmarked.audited && !unmarked.audit_unfinished);
+    s.add("runner", Event::Phase { name: "audit".into() });
+    s.audit(3, 3);
+    let cut = check(s.0.clone());
+    assert!(cut.audited && cut.audit_unfinished, "records and watermarks whole, the end mark missing");
+    s.add("audit", Event::AuditEnd);
+    let whole = check(s.0);
+    assert!(whole.audited && !whole.audit_unfinished);
 }
 
 /// Redeliveries are blamed on the fault and the rebalance that followed it.

@@ -35,10 +35,18 @@ impl Fixture {
 
     /// Index of the first line whose event is `ev`.
     fn first(&self, ev: &str) -> usize {
-        let needle = format!("\"ev\":{{\"{ev}\"");
+        self.find(&format!("\"ev\":{{\"{ev}\""), ev)
+    }
+
+    /// Index of the audit's end mark (an event without fields).
+    fn end_mark(&self) -> usize {
+        self.find("\"ev\":\"audit-end\"", "audit-end")
+    }
+
+    fn find(&self, needle: &str, ev: &str) -> usize {
         self.lines()
             .iter()
-            .position(|l| String::from_utf8_lossy(l).contains(&needle))
+            .position(|l| String::from_utf8_lossy(l).contains(needle))
             .unwrap_or_else(|| panic!("no {ev} line in the ledger"))
     }
 }
@@ -129,6 +137,8 @@ enum Region {
     Watermarks,
     /// Every high watermark; some of the groups' final offsets missing.
     GroupOffsets,
+    /// Everything but the audit's end mark.
+    EndMark,
     /// Nothing lost (or only the last newline).
     Whole,
 }
@@ -142,7 +152,7 @@ fn expectation<'a>(v: &'a Value, key: &str) -> &'a Value {
 fn a_ledger_cut_short_is_never_a_pass_and_says_what_it_lacks() {
     let f = fixture();
     let ends = f.line_ends();
-    let (audit, hwm, offsets) = (f.first("audit"), f.first("hwm"), f.first("group-offset"));
+    let (audit, hwm, offsets, end) = (f.first("audit"), f.first("hwm"), f.first("group-offset"), f.end_mark());
     let lines = ends.len();
     // Lines kept whole by a cut at byte `cut` (a last line without its
     // newline is whole, a part of one is torn and ignored).
@@ -151,7 +161,8 @@ fn a_ledger_cut_short_is_never_a_pass_and_says_what_it_lacks() {
         k if k <= audit => Region::BeforeAudit,
         k if k <= hwm => Region::AuditRecords,
         k if k < offsets => Region::Watermarks,
-        k if k < lines => Region::GroupOffsets,
+        k if k < end => Region::GroupOffsets,
+        k if k == end => Region::EndMark,
         _ => Region::Whole,
     };
 
@@ -197,6 +208,7 @@ fn a_ledger_cut_short_is_never_a_pass_and_says_what_it_lacks() {
         let why = why.unwrap_or_default();
         let unjudged = |key: &str| expectation(&v, key)["check"] == "unjudged";
         match region {
+            Region::BeforeAudit if kept(cut) == 0 => assert!(why.contains("the ledger is empty"), "{what}: {why}"),
             Region::BeforeAudit => assert!(why.contains("no audit read"), "{what}: {why}"),
             Region::AuditRecords | Region::Watermarks => {
                 assert!(why.contains("audit read was cut short"), "{what}: {why}");
@@ -204,6 +216,11 @@ fn a_ledger_cut_short_is_never_a_pass_and_says_what_it_lacks() {
             }
             Region::GroupOffsets => {
                 assert!(why.contains("final committed offsets") && why.contains("-g0"), "{what}: {why}");
+                assert!(unjudged("premature-commit") && unjudged("commit-regression"), "{what}: {v:#}");
+                assert!(!unjudged("lost") && !unjudged("phantom"), "{what}: the audit is whole: {v:#}");
+            }
+            Region::EndMark => {
+                assert!(why.contains("no end mark"), "{what}: {why}");
                 assert!(unjudged("premature-commit") && unjudged("commit-regression"), "{what}: {v:#}");
                 assert!(!unjudged("lost") && !unjudged("phantom"), "{what}: the audit is whole: {v:#}");
             }
@@ -304,7 +321,7 @@ fn an_empty_ledger_cannot_be_judged() {
         let out = check(dir.path(), false);
         assert_eq!(out.code, 2, "{kind}\n{}{}", out.stdout, out.stderr);
         assert!(out.stdout.starts_with("CANNOT JUDGE"), "{kind}: {}", out.stdout);
-        assert!(out.stdout.contains("cannot judge: no audit read"), "{kind}: {}", out.stdout);
+        assert!(out.stdout.contains("cannot judge: the ledger is empty"), "{kind}: {}", out.stdout);
         assert!(out.stdout.contains("?? "), "{kind}: the unknown expectations are listed: {}", out.stdout);
     }
     eprintln!("[figure] empty ledger: 3 cases (empty, blank lines, one torn line) -> exit 2 CANNOT JUDGE");
@@ -339,13 +356,28 @@ fn a_missing_ledger_or_folder_is_an_error_naming_it() {
 fn the_summary_of_a_ledger_cut_in_the_final_offsets_says_what_is_unknown() {
     let f = fixture();
     let ends = f.line_ends();
-    let dir = folder(&f.ledger[..ends[ends.len() - 2]]); // the last group offset gone
+    let dir = folder(&f.ledger[..ends[f.end_mark() - 2]]); // the last group offset gone
     let out = check(dir.path(), false);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.starts_with("CANNOT JUDGE"), "{}", out.stdout);
     let said = out.stdout.lines().find(|l| l.contains("cannot judge:")).unwrap_or_default();
     assert!(said.contains("final committed offsets on p3"), "{}", out.stdout);
     assert!(said.contains("premature-commit") && said.contains("commit-regression"), "{}", out.stdout);
+    assert!(out.stdout.contains("??   premature-commit = 0"), "{}", out.stdout);
+    assert!(out.stdout.contains("ok   lost = 0"), "the audit is whole: {}", out.stdout);
+}
+
+/// A ledger whose every group offset is there but not the audit's end mark
+/// (the run killed as it wrote it) may lack offsets of a group no member
+/// reported: the commit classes are unknown, the rest is judged.
+#[test]
+fn the_summary_of_a_ledger_without_the_end_mark_says_the_offsets_are_unknown() {
+    let f = fixture();
+    let dir = folder(&f.ledger[..f.line_ends()[f.end_mark() - 1]]);
+    let out = check(dir.path(), false);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let said = out.stdout.lines().find(|l| l.contains("cannot judge:")).unwrap_or_default();
+    assert!(said.contains("no end mark") && said.contains("premature-commit"), "{}", out.stdout);
     assert!(out.stdout.contains("??   premature-commit = 0"), "{}", out.stdout);
     assert!(out.stdout.contains("ok   lost = 0"), "the audit is whole: {}", out.stdout);
 }

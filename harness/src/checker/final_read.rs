@@ -1,8 +1,10 @@
 //! How much of the run's final read the ledger holds. The audit writes every
 //! record of the log, then the high watermark of every partition, then each
-//! group's committed offsets; a run killed mid-way, or a ledger cut short,
-//! ends somewhere in that sequence, and there is no end marker to miss. So
-//! completeness is judged from what the rest of the ledger names.
+//! group's committed offsets, then an end mark; a run killed mid-way, or a
+//! ledger cut short, ends somewhere in that sequence. The end mark is missed
+//! only if the runner's phase mark says the audit began; records and
+//! watermarks are also judged from what the rest of the ledger names (a
+//! ledger written by hand has no marks).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +21,9 @@ pub(super) struct FinalRead {
     /// Per group, partitions a member committed on without the broker's
     /// final offset; only when `audited` (else none of them is there).
     pub missing_offsets: BTreeMap<String, Vec<Partition>>,
+    /// The audit began and has no end mark: some final offsets may be
+    /// missing, even of groups whose members reported no commit.
+    pub unfinished: bool,
 }
 
 pub(super) fn final_read(logs: &Logs, writes: &Writes, groups: &Groups) -> FinalRead {
@@ -44,5 +49,5 @@ pub(super) fn final_read(logs: &Logs, writes: &Writes, groups: &Groups) -> Final
             missing_offsets.insert(group.name.clone(), lacking);
         }
     }
-    FinalRead { audited, cut, missing_offsets }
+    FinalRead { audited, cut, missing_offsets, unfinished: logs.unfinished() }
 }

@@ -26,7 +26,7 @@ impl Checker {
             generations,
             plot,
             members: _,
-            entries: _,
+            entries,
         } = self;
         let final_read = final_read(&logs, &writes, &groups);
         let audited = final_read.audited;
@@ -56,6 +56,7 @@ impl Checker {
 
         let timeline = plot.finish(&names, &groups);
         let faults = recovery.finish(|g| groups.name(g).to_owned());
+        totals.entries = entries;
         totals.processed_unique = groups.iter().map(|g| g.unique).sum();
         totals.rebalances = generations.len() as u64;
         let groups = groups
@@ -83,6 +84,7 @@ impl Checker {
             audited,
             audit_cut: final_read.cut,
             missing_offsets: final_read.missing_offsets,
+            audit_unfinished: final_read.unfinished,
             faults,
             timeline,
         }

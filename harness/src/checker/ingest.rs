@@ -106,8 +106,10 @@ impl Checker {
                 self.plot.fault_end(at.t, *id, err);
             }
             Event::Phase { name } => {
-                if name == "stop" {
-                    self.recovery.stop();
+                match name.as_str() {
+                    "stop" => self.recovery.stop(),
+                    "audit" => self.logs.mark_begin(),
+                    _ => {}
                 }
                 self.plot.phase(at.t, name);
             }
@@ -122,6 +124,7 @@ impl Checker {
             }
             Event::Audit { p, o, id } => self.audit(at, *p, *o, *id),
             Event::Hwm { p, o } => self.logs.hwm(*p, *o),
+            Event::AuditEnd => self.logs.mark_end(),
             Event::GroupOffset { group, p, o } => {
                 let group = self.groups.id(group);
                 self.committed(at, group, *p, *o, true);

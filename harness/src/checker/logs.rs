@@ -44,6 +44,9 @@ impl Cell for PartLog {
 #[derive(Debug, Default)]
 pub(super) struct Logs {
     parts: Slots<PartLog>,
+    /// The runner's `audit` phase mark, and the audit's end mark.
+    marked: bool,
+    ended: bool,
 }
 
 /// The offsets a partition's log holds, ascending.
@@ -65,9 +68,25 @@ impl Logs {
         self.part(p).hwm = Some(o);
     }
 
+    /// The runner says the audit began.
+    pub fn mark_begin(&mut self) {
+        self.marked = true;
+    }
+
+    pub fn mark_end(&mut self) {
+        self.ended = true;
+    }
+
     /// Whether the audit read left anything: a record or a watermark.
     pub fn began(&self) -> bool {
         self.parts.iter().next().is_some()
+    }
+
+    /// The runner marked the audit's beginning but the ledger lacks its end.
+    /// Without the marks (a ledger written by hand) only what the rest of
+    /// the ledger names tells whether the read is whole.
+    pub fn unfinished(&self) -> bool {
+        self.marked && !self.ended
     }
 
     pub fn has_any_hwm(&self) -> bool {

@@ -132,6 +132,10 @@ pub struct Verdict {
     /// on: premature-commit and commit-regression may hide there.
     #[serde(default)]
     pub missing_offsets: BTreeMap<String, Vec<Partition>>,
+    /// The runner began the final read and the ledger lacks its end mark:
+    /// final committed offsets may be missing for any group.
+    #[serde(default)]
+    pub audit_unfinished: bool,
     /// Per fault and group: time to detect and time to recover.
     #[serde(default)]
     pub faults: Vec<FaultTiming>,
@@ -182,6 +186,9 @@ pub struct Cause {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Totals {
+    /// Ledger entries read.
+    #[serde(default)]
+    pub entries: u64,
     pub sent: u64,
     pub acked: u64,
     pub failed: u64,

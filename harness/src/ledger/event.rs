@@ -216,6 +216,11 @@ pub enum Event {
         p: Partition,
         o: Offset,
     },
+    /// The final read's last entry, after every group's offsets: the audit
+    /// finished. A ledger with the runner's `audit` phase mark and without
+    /// this was cut short, perhaps among the group offsets, where nothing
+    /// else could tell.
+    AuditEnd,
 }
 
 #[cfg(test)]

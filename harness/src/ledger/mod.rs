@@ -10,9 +10,28 @@ pub use event::{Entry, Event, Offset, Partition, RecordId, Role, PROTOCOL_VERSIO
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 /// File name of the ledger inside a run folder.
 pub const FILE_NAME: &str = "ledger.jsonl";
+
+/// What a finished run left: where its ledger is and what ran it. The
+/// verdict comes from the ledger alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    /// The run folder: ledger.jsonl, scenario.toml, logs/.
+    pub dir: PathBuf,
+    /// What the cluster was, for the summary: "mock (librdkafka), 1 broker".
+    pub cluster: String,
+    #[serde(with = "humantime_serde")]
+    pub elapsed: Duration,
+    /// How long the drain took.
+    #[serde(with = "humantime_serde")]
+    pub drain: Duration,
+}
 
 /// Appends entries to a ledger file.
 pub struct LedgerWriter {

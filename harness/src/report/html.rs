@@ -207,7 +207,7 @@ fn expectations(o: &Outcome) -> String {
             "<tr{implied}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"{class}\">{ok}</td></tr>",
             escape(j.key.name()),
             escape(&j.expected.to_string()),
-            j.actual
+            j.got()
         );
     }
     s.push_str("</table>\n");
@@ -534,7 +534,7 @@ mod tests {
     use super::*;
     use crate::checker::{self, timeline::MAX_BUCKETS};
     use crate::ledger::{Entry, Event, RecordId, Role};
-    use crate::runner::RunRecord;
+    use crate::ledger::RunRecord;
 
     fn entry(t: u64, src: &str, ev: Event) -> Entry {
         Entry { t, src: src.into(), ev }

@@ -30,7 +30,7 @@ fn case((scenario, r): &Row<'_>) -> TestCase {
                 .expectations
                 .iter()
                 .filter(|j| j.check == Check::Violated)
-                .map(|j| format!("{} {} (got {})", j.key, j.expected, j.actual))
+                .map(|j| format!("{} {} (got {})", j.key, j.expected, j.got()))
                 .collect();
             let mut details = String::new();
             for j in o.expectations.iter().filter(|j| j.check == Check::Violated) {
@@ -74,7 +74,7 @@ mod tests {
     use super::*;
     use crate::checker::check;
     use crate::judge::Outcome;
-    use crate::runner::RunRecord;
+    use crate::ledger::{Entry, Event, RunRecord};
 
     fn outcome(expect: &[(&str, &str)]) -> Outcome {
         let run = RunRecord {
@@ -85,8 +85,9 @@ mod tests {
             drain: Default::default(),
         };
         let expect = expect.iter().map(|(k, e)| (k.parse().unwrap(), e.parse().unwrap())).collect();
-        // No audit read in an empty ledger: loss is unknown.
-        Outcome::new("s", "", &expect, run, check(std::iter::empty()))
+        // No audit read: loss is unknown.
+        let started = Entry { t: 0, src: "runner".into(), ev: Event::Phase { name: "start".into() } };
+        Outcome::new("s", "", &expect, run, check([started]))
     }
 
     #[test]

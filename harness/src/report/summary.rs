@@ -86,9 +86,10 @@ pub fn render(o: &Outcome, color: bool) -> String {
     }
     let _ = writeln!(s, "  expectations");
     for j in o.expectations.iter().filter(|j| j.stated || j.check != Check::Ok) {
+        let got = format!("got {}", j.got());
         let (mark, got) = match j.check {
-            Check::Ok => (paint("32", "ok  "), format!("got {}", j.actual)),
-            Check::Violated => (paint("31", "FAIL"), format!("got {}", j.actual)),
+            Check::Ok => (paint("32", "ok  "), got),
+            Check::Violated => (paint("31", "FAIL"), got),
             Check::Unjudged => (paint("33", "??  "), "unknown: see above".to_string()),
         };
         let _ = writeln!(s, "    {mark} {} {} ({got})", j.key, j.expected);

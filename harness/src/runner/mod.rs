@@ -18,12 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 
 use crate::cluster::{self, Cluster, ClusterError};
-use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition};
+use crate::ledger::{self, Entry, Event, LedgerWriter, Offset, Partition, RunRecord};
 use crate::nemesis::{self, Healer, Targets};
 use crate::progress::Progress;
 use crate::scenario::{Backend, Client, GroupIx, GroupSpec, MemberId, Scenario, WorkerId};
@@ -89,22 +88,6 @@ async fn interrupted(stop: Option<Arc<AtomicBool>>) {
         _ = tokio::signal::ctrl_c() => {}
         _ = flag => {}
     }
-}
-
-/// What a finished run left: where its ledger is and what ran it. The
-/// verdict comes from the ledger alone.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub run_id: String,
-    /// The run folder: ledger.jsonl, scenario.toml, logs/.
-    pub dir: PathBuf,
-    /// What the cluster was, for the summary: "mock (librdkafka), 1 broker".
-    pub cluster: String,
-    #[serde(with = "humantime_serde")]
-    pub elapsed: Duration,
-    /// How long the drain took.
-    #[serde(with = "humantime_serde")]
-    pub drain: Duration,
 }
 
 /// How long a member gets to leave cleanly before it is killed.
@@ -574,6 +557,7 @@ impl Run<'_> {
                     send(Event::GroupOffset { group: group.clone(), p, o });
                 }
             }
+            send(Event::AuditEnd);
             Ok::<(), String>(())
         })
         .await?
