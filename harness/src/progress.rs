@@ -131,7 +131,7 @@ impl Progress {
                 }
             }
             Event::Unreadable { line, why } => {
-                let why = format!("wrote a line that is not an event: {line:?} ({why})");
+                let why = format!("wrote a line that is not a worker's event: {line:?} ({why})");
                 self.state.lock().expect("progress").failed.get_or_insert((entry.src.clone(), why));
             }
             Event::Started { group, .. } => {

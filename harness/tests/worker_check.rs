@@ -38,7 +38,15 @@ fn the_built_in_worker_keeps_the_protocol() {
 fn a_worker_that_writes_garbage_is_caught_with_the_line() {
     let (code, out) = check(&[&script("garbage.sh")]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("wrote a line that is not an event: \"this is not an event\""), "{out}");
+    assert!(out.contains("wrote a line that is not a worker's event: \"this is not an event\""), "{out}");
+}
+
+#[test]
+fn a_worker_that_forges_the_audit_is_caught() {
+    let (code, out) = check(&[&script("forger.sh")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("(only the runner writes this event)"), "{out}");
+    assert!(out.contains("\\\"audit-end\\\""), "names the line: {out}");
 }
 
 #[test]

@@ -53,7 +53,7 @@ impl Checker {
             Event::Hello { protocol, client, version } => self.hello(at, *protocol, client, version),
             Event::Unreadable { line, why } => {
                 let line: String = line.chars().take(120).collect();
-                self.violation(at, format!("{} wrote a line that is not an event: {line:?} ({why})", at.src));
+                self.violation(at, format!("{} wrote a line that is not a worker's event: {line:?} ({why})", at.src));
             }
             Event::Sent { id, .. } => {
                 self.totals.sent += 1;

@@ -223,6 +223,27 @@ pub enum Event {
     AuditEnd,
 }
 
+impl Event {
+    /// What only the runner, the nemesis and the audit write: a worker that
+    /// writes one breaks the protocol (it would forge the ground truth).
+    pub fn is_the_runners(&self) -> bool {
+        matches!(
+            self,
+            Event::Exited { .. }
+                | Event::Unreadable { .. }
+                | Event::Phase { .. }
+                | Event::Snapshot { .. }
+                | Event::FaultStart { .. }
+                | Event::FaultEnd { .. }
+                | Event::DrainTimeout { .. }
+                | Event::Audit { .. }
+                | Event::Hwm { .. }
+                | Event::GroupOffset { .. }
+                | Event::AuditEnd
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

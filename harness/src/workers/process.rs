@@ -69,6 +69,11 @@ impl WorkerHandle {
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             let forward = |line: String| match serde_json::from_str::<Event>(&line) {
+                Ok(ev) if ev.is_the_runners() => {
+                    tracing::warn!(worker = %src, "a worker wrote a runner's event: {line:?}");
+                    let why = "only the runner writes this event".to_string();
+                    let _ = sink.send((src.clone(), Event::Unreadable { line, why }));
+                }
                 Ok(ev) => {
                     let _ = sink.send((src.clone(), ev));
                 }
