@@ -23,6 +23,8 @@ pub mod scenario;
 #[cfg(feature = "engine")]
 pub mod cluster;
 #[cfg(feature = "engine")]
+pub mod explore;
+#[cfg(feature = "engine")]
 pub mod nemesis;
 #[cfg(feature = "engine")]
 pub mod progress;
@@ -45,4 +47,4 @@ pub use checker::Verdict;
 pub use judge::{Outcome, Status};
 pub use scenario::Scenario;
 #[cfg(feature = "engine")]
-pub use session::{recheck, run_scenario, Error, Session};
+pub use session::{recheck, run_scenario, stop_on_ctrl_c, Error, Session};

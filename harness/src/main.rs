@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use faultline::report;
-use faultline::scenario::{self, Backend, Client};
+use faultline::scenario::{self, Backend, Client, FaultKind};
+use faultline::explore::{self, ExploreError};
 use faultline::sweep::{self, Axis, Partition, SweepError};
 use faultline::{Error, Session};
 
@@ -89,6 +90,41 @@ enum Cmd {
         #[arg(long, value_parser = parse_client)]
         client: Option<Client>,
     },
+    /// Search the space of fault schedules in the file's [explore] table for
+    /// one that breaks an expectation, and shrink it to the smallest that
+    /// still does: minimal.toml (exit 1 found, 0 nothing found, 2 could not
+    /// judge or stopped).
+    Explore {
+        /// The scenario file, with an [explore] table.
+        file: PathBuf,
+        /// Fault kinds to draw from, comma-separated (replaces explore.kinds).
+        #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<FaultKind>())]
+        kinds: Vec<FaultKind>,
+        /// At most this many faults per schedule.
+        #[arg(long)]
+        max_faults: Option<u32>,
+        /// Schedules to try at most.
+        #[arg(long)]
+        cases: Option<u32>,
+        /// Stop after this long (e.g. 20m), whatever --cases says.
+        #[arg(long, value_parser = |s: &str| humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e}")))]
+        budget: Option<std::time::Duration>,
+        /// The seed: the same seed draws the same schedules.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Runs at once (embedded mock only).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// The folder (default: reports/explore-<time>-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        no_progress: bool,
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<Backend>,
+        #[arg(long, value_parser = parse_client)]
+        client: Option<Client>,
+    },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -151,6 +187,11 @@ fn main() -> ExitCode {
             let request = sweep::Request { vary, repeat, fault, overrides: scenario::Overrides { backend, client } };
             let file = file.unwrap_or_default();
             run_sweep(&file, &request, jobs, partition, out, !no_progress)
+        }
+        Cmd::Explore { file, kinds, max_faults, cases, budget, seed, jobs, out, no_progress, backend, client } => {
+            let overrides = scenario::Overrides { backend, client };
+            let request = explore::Request { kinds, max_faults, cases, budget, seed, overrides };
+            run_explore(&file, &request, jobs, out, !no_progress)
         }
         Cmd::Cleanup => cleanup(),
         Cmd::Schema { worker } => schema(worker),
@@ -282,6 +323,43 @@ fn check(dir: &std::path::Path, json: bool) -> u8 {
         }
         Err(e) => {
             print_error(e);
+            ERROR
+        }
+    }
+}
+
+fn print_explore_error(e: ExploreError) {
+    match e {
+        ExploreError::Scenario(e) => eprintln!("{:?}", miette::Report::new(*e)),
+        ExploreError::Kind { kind, source } => {
+            eprintln!("error: explore.kinds: the scenario cannot take a {kind} fault:");
+            eprintln!("{:?}", miette::Report::new(*source));
+        }
+        e => eprintln!("error: {e}"),
+    }
+}
+
+fn run_explore(file: &std::path::Path, request: &explore::Request, jobs: usize, out: Option<PathBuf>, progress: bool) -> u8 {
+    let plan = match explore::plan(file, request) {
+        Ok(plan) => plan,
+        Err(e) => {
+            print_explore_error(e);
+            return ERROR;
+        }
+    };
+    let out = out.unwrap_or_else(|| explore::default_out(&plan));
+    if out.join("explore.json").exists() {
+        eprintln!("error: {} already holds an exploration; choose another --out", out.display());
+        return ERROR;
+    }
+    let opts = explore::Options { out: out.clone(), jobs, progress: progress && std::io::stderr().is_terminal(), worker_exe: None };
+    match explore::run(&plan, &opts) {
+        Ok(result) => {
+            print!("{}", explore::render(&result, &out));
+            result.code()
+        }
+        Err(e) => {
+            print_explore_error(e);
             ERROR
         }
     }

@@ -163,6 +163,17 @@ impl Drop for Session {
     }
 }
 
+/// Sets `stop` on Ctrl-C, for [`Session::stop_flag`]: the run in progress
+/// ends as interrupted, even if the signal came before it listened.
+pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+}
+
 /// Runs and judges one scenario file, as `faultline run FILE` does
 /// (run folder under `reports/`).
 pub fn run_scenario(path: impl AsRef<Path>) -> Result<Outcome, Error> {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bottom to top, as README draws them. A module may use the ones before it.
-const LAYERS: [&str; 14] = [
+const LAYERS: [&str; 15] = [
     "ledger",
     "checker",
     "scenario",
@@ -19,6 +19,7 @@ const LAYERS: [&str; 14] = [
     "report",
     "session",
     "sweep",
+    "explore",
     "worker_check",
 ];
 

@@ -43,6 +43,129 @@ pub struct Scenario {
     /// ignores it and runs the file as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// The fault schedules `faultline explore` generates in place of the
+    /// file's own faults; `faultline run` ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<ExploreSpec>,
+}
+
+/// `[explore]`: the space of fault schedules to search, and how long.
+/// Every start and duration is a whole number of `step`s, so that shrinking
+/// moves in steps a person would write.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExploreSpec {
+    /// The fault kinds a schedule may use.
+    pub kinds: Vec<FaultKind>,
+    /// At most this many faults per schedule.
+    #[serde(default = "three")]
+    pub max_faults: u32,
+    /// Faults start this long after the workload starts, or later.
+    #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
+    pub earliest: Duration,
+    /// ... and no later than this.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub latest: Duration,
+    /// Shortest fault (for kinds with a duration; a crash's replacement delay).
+    #[serde(default = "tenth_second", with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
+    pub min_duration: Duration,
+    #[serde(default = "ten_seconds", with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
+    pub max_duration: Duration,
+    /// Resolution of starts and durations.
+    #[serde(default = "tenth_second", with = "humantime_serde")]
+    #[schemars(with = "Option<String>")]
+    pub step: Duration,
+    /// Brokers broker faults may hit (default: every broker).
+    #[serde(default)]
+    pub brokers: Vec<u32>,
+    /// The group consumer faults hit, by name (default: the first group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Members of that group consumer faults may hit (default: every member).
+    #[serde(default)]
+    pub members: Vec<u32>,
+    /// Schedules to try at most.
+    #[serde(default = "twenty")]
+    pub cases: u32,
+    /// Stop searching after this long, whatever `cases` says.
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub budget: Option<Duration>,
+    /// The search's seed: the same seed, the same schedules (default: drawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Runs of a smaller candidate while shrinking: it is kept only if
+    /// every one breaks what the original broke (runs are not deterministic).
+    #[serde(default = "two")]
+    pub confirm: u32,
+    /// Runs of the minimal schedule, for its reproduction rate.
+    #[serde(default = "five")]
+    pub reproduce: u32,
+    /// Smaller candidates to try at most while shrinking.
+    #[serde(default = "fifty")]
+    pub max_shrinks: u32,
+}
+
+/// A fault kind, as `kind = "..."` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    PauseBroker,
+    RestartBroker,
+    NetworkCut,
+    IsolateBroker,
+    CrashConsumer,
+    StallConsumer,
+    LeaveConsumer,
+    JoinConsumer,
+    PauseFetch,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::PauseBroker,
+        FaultKind::RestartBroker,
+        FaultKind::NetworkCut,
+        FaultKind::IsolateBroker,
+        FaultKind::CrashConsumer,
+        FaultKind::StallConsumer,
+        FaultKind::LeaveConsumer,
+        FaultKind::JoinConsumer,
+        FaultKind::PauseFetch,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::PauseBroker => "pause-broker",
+            FaultKind::RestartBroker => "restart-broker",
+            FaultKind::NetworkCut => "network-cut",
+            FaultKind::IsolateBroker => "isolate-broker",
+            FaultKind::CrashConsumer => "crash-consumer",
+            FaultKind::StallConsumer => "stall-consumer",
+            FaultKind::LeaveConsumer => "leave-consumer",
+            FaultKind::JoinConsumer => "join-consumer",
+            FaultKind::PauseFetch => "pause-fetch",
+        }
+    }
+
+    /// Aimed at a broker, not at a member of a group.
+    pub fn on_broker(self) -> bool {
+        matches!(self, FaultKind::PauseBroker | FaultKind::RestartBroker | FaultKind::NetworkCut | FaultKind::IsolateBroker)
+    }
+}
+
+impl std::str::FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<FaultKind, String> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+            format!("no fault kind `{s}`; kinds: {}", all.join(", "))
+        })
+    }
 }
 
 /// `[sweep]`: settings to vary, and how often to run each point.
@@ -462,6 +585,20 @@ pub enum FaultSpec {
 }
 
 impl FaultSpec {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            FaultSpec::PauseBroker { .. } => FaultKind::PauseBroker,
+            FaultSpec::RestartBroker { .. } => FaultKind::RestartBroker,
+            FaultSpec::NetworkCut { .. } => FaultKind::NetworkCut,
+            FaultSpec::IsolateBroker { .. } => FaultKind::IsolateBroker,
+            FaultSpec::CrashConsumer { .. } => FaultKind::CrashConsumer,
+            FaultSpec::StallConsumer { .. } => FaultKind::StallConsumer,
+            FaultSpec::LeaveConsumer { .. } => FaultKind::LeaveConsumer,
+            FaultSpec::JoinConsumer { .. } => FaultKind::JoinConsumer,
+            FaultSpec::PauseFetch { .. } => FaultKind::PauseFetch,
+        }
+    }
+
     pub fn when(&self) -> &When {
         match self {
             FaultSpec::PauseBroker { when, .. }
@@ -548,6 +685,24 @@ fn one() -> u32 {
 }
 fn three() -> u32 {
     3
+}
+fn two() -> u32 {
+    2
+}
+fn five() -> u32 {
+    5
+}
+fn twenty() -> u32 {
+    20
+}
+fn fifty() -> u32 {
+    50
+}
+fn tenth_second() -> Duration {
+    Duration::from_millis(100)
+}
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
 }
 fn hundred() -> u32 {
     100

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{CutMode, RestartMode};
+use super::{CutMode, FaultKind, RestartMode};
 
 /// A consumer group by its place in the file (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,17 +124,18 @@ pub enum Action {
 impl Action {
     /// The kind as the scenario file spells it.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Action::PauseBroker { .. } => "pause-broker",
-            Action::RestartBroker { .. } => "restart-broker",
-            Action::NetworkCut { .. } => "network-cut",
-            Action::IsolateBroker { .. } => "isolate-broker",
-            Action::CrashConsumer { .. } => "crash-consumer",
-            Action::StallConsumer { .. } => "stall-consumer",
-            Action::LeaveConsumer { .. } => "leave-consumer",
-            Action::JoinConsumer { .. } => "join-consumer",
-            Action::PauseFetch { .. } => "pause-fetch",
-        }
+        let kind = match self {
+            Action::PauseBroker { .. } => FaultKind::PauseBroker,
+            Action::RestartBroker { .. } => FaultKind::RestartBroker,
+            Action::NetworkCut { .. } => FaultKind::NetworkCut,
+            Action::IsolateBroker { .. } => FaultKind::IsolateBroker,
+            Action::CrashConsumer { .. } => FaultKind::CrashConsumer,
+            Action::StallConsumer { .. } => FaultKind::StallConsumer,
+            Action::LeaveConsumer { .. } => FaultKind::LeaveConsumer,
+            Action::JoinConsumer { .. } => FaultKind::JoinConsumer,
+            Action::PauseFetch { .. } => FaultKind::PauseFetch,
+        };
+        kind.name()
     }
 
     /// What it acts on, as the ledger and the report name it.

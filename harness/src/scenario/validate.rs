@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::plan::{Action, Fault, GroupIx, MemberId, Trigger};
-use super::{Backend, Client, CommitStrategy, FaultSpec, GroupProtocol, Scenario};
+use super::{Backend, Client, CommitStrategy, ExploreSpec, FaultKind, FaultSpec, GroupProtocol, Scenario};
 
 /// The ranges every count and duration of a file must lie in. A zero or an
 /// absurd value is a typo, and some (a zero timeout) would make a run that
@@ -26,6 +26,13 @@ pub mod limits {
     /// Faults that last `duration`: a zero-length fault injects nothing.
     pub const FAULT: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(3600));
     pub const REPEAT: (u64, u64) = (1, 1000);
+    pub const EXPLORE_FAULTS: (u64, u64) = (1, 20);
+    pub const CASES: (u64, u64) = (1, 100_000);
+    pub const CONFIRM: (u64, u64) = (1, 20);
+    pub const REPRODUCE: (u64, u64) = (1, 100);
+    pub const SHRINKS: (u64, u64) = (0, 10_000);
+    pub const STEP: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(60));
+    pub const BUDGET: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(7 * 24 * 3600));
 }
 
 fn count(path: &[&str], v: impl Into<u64>, (lo, hi): (u64, u64)) -> Result<(), Problem> {
@@ -196,7 +203,74 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
             }
         }
     }
+    if let Some(e) = &s.explore {
+        explore(s, e)?;
+    }
     s.faults.iter().enumerate().map(|(i, f)| resolve(s, i, f)).collect()
+}
+
+/// `[explore]`: every schedule in the space must be one the runner can
+/// inject and end before run.timeout.
+fn explore(s: &Scenario, e: &ExploreSpec) -> Result<(), Problem> {
+    if e.kinds.is_empty() {
+        return Err(problem(&["explore", "kinds"], "no fault kind")
+            .help("list the kinds a schedule may use: kinds = [\"crash-consumer\", \"stall-consumer\"]"));
+    }
+    if e.kinds.contains(&FaultKind::IsolateBroker) && (s.cluster.backend != Backend::Docker || s.cluster.brokers < 2) {
+        return Err(problem(&["explore", "kinds"], "isolate-broker needs backend = \"docker\" and at least 2 brokers"));
+    }
+    count(&["explore", "max_faults"], e.max_faults, limits::EXPLORE_FAULTS)?;
+    count(&["explore", "cases"], e.cases, limits::CASES)?;
+    count(&["explore", "confirm"], e.confirm, limits::CONFIRM)?;
+    count(&["explore", "reproduce"], e.reproduce, limits::REPRODUCE)?;
+    count(&["explore", "max_shrinks"], e.max_shrinks, limits::SHRINKS)?;
+    span(&["explore", "step"], e.step, limits::STEP)?;
+    span(&["explore", "min_duration"], e.min_duration, limits::FAULT)?;
+    span(&["explore", "max_duration"], e.max_duration, limits::FAULT)?;
+    if e.max_duration < e.min_duration {
+        return Err(problem(&["explore", "max_duration"], "shorter than min_duration"));
+    }
+    if let Some(b) = e.budget {
+        span(&["explore", "budget"], b, limits::BUDGET)?;
+    }
+    before_timeout(&["explore", "earliest"], e.earliest, s)?;
+    before_timeout(&["explore", "latest"], e.latest, s)?;
+    if e.latest < e.earliest {
+        return Err(problem(&["explore", "latest"], "earlier than `earliest`"));
+    }
+    if e.latest + e.max_duration >= s.run.timeout {
+        return Err(problem(
+            &["explore", "latest"],
+            format!(
+                "a fault starting at {} and lasting {} would still be on when run.timeout ({}) ends the workload",
+                humantime::format_duration(e.latest),
+                humantime::format_duration(e.max_duration),
+                humantime::format_duration(s.run.timeout)
+            ),
+        )
+        .help("lower `latest` or `max_duration`, or raise [run] timeout"));
+    }
+    for &b in &e.brokers {
+        if b == 0 || b > s.cluster.brokers {
+            return Err(problem(
+                &["explore", "brokers"],
+                format!("broker {b} does not exist; brokers are 1 to {}", s.cluster.brokers),
+            ));
+        }
+    }
+    let group = match &e.group {
+        None => 0,
+        Some(name) => s
+            .groups
+            .iter()
+            .position(|g| g.name.as_deref() == Some(name))
+            .ok_or_else(|| problem(&["explore", "group"], format!("no group named `{name}`")))?,
+    };
+    let members = s.groups[group].members;
+    if let Some(m) = e.members.iter().find(|&&m| m >= members) {
+        return Err(problem(&["explore", "members"], format!("member {m} does not exist; the group has {members}")));
+    }
+    Ok(())
 }
 
 /// Checks a fault against the scenario and resolves its targets.

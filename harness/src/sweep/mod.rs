@@ -15,7 +15,7 @@ mod result;
 
 pub use axis::{Axis, FieldPath};
 pub use output::{merge, render, write};
-pub use plan::{plan, Partition, Plan, Point, Request};
+pub use plan::{document, plan, Partition, Plan, Point, Request};
 pub use result::{AxisResult, Metric, PointResult, RunResult, Stat, Summary, SweepResult};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -92,7 +92,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<SweepResult, SweepError> {
     let total = queue.len();
     let queue = Mutex::new(queue);
     let stop = Arc::new(AtomicBool::new(false));
-    watch_ctrl_c(stop.clone());
+    session::stop_on_ctrl_c(stop.clone());
     let bar = progress_bar(opts.progress, total as u64);
     let mut result = SweepResult {
         scenario: plan.name.clone(),
@@ -231,17 +231,6 @@ pub fn default_out(plan: &Plan) -> PathBuf {
 
 fn point_file(index: usize) -> String {
     format!("{index:03}.toml")
-}
-
-/// Ctrl-C stops the sweep: the flag also ends the run in progress (its
-/// Session has it), even when the signal came before the run listened.
-fn watch_ctrl_c(stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-            stop.store(true, Ordering::SeqCst);
-        }
-    });
 }
 
 fn progress_bar(on: bool, total: u64) -> indicatif::ProgressBar {

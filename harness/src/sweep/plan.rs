@@ -128,25 +128,7 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
     if size.is_none() {
         return Err(SweepError::Spec(format!("the grid has over {MAX_POINTS} points; split it into several sweeps")));
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| SweepError::Spec(format!("{}: cannot read the file: {e}", file.display())))?;
-    let mut doc: DocumentMut = text.parse().map_err(|e| SweepError::Spec(format!("{}: {e}", file.display())))?;
-    doc.remove("sweep");
-    // What the command line overrode is written in, so that a point's file
-    // runs as the point ran.
-    let mut fixed = Vec::new();
-    if let Some(b) = req.overrides.backend {
-        fixed.push(("cluster.backend".to_string(), b.name()));
-    }
-    if let Some(c) = req.overrides.client {
-        for (i, _) in base.groups.iter().enumerate().filter(|(_, g)| g.command.is_none()) {
-            fixed.push((format!("group[{i}].client"), c.name()));
-        }
-    }
-    for (path, value) in fixed {
-        let path: FieldPath = path.parse().map_err(SweepError::Spec)?;
-        axis::set(&mut doc, &path, &toml_edit::Value::from(value)).map_err(SweepError::Spec)?;
-    }
+    let doc = document(file, &base, req.overrides).map_err(SweepError::Spec)?;
     let load = |doc: &DocumentMut, setting: String| {
         let oneline = setting.replace(['\n', '\r'], " ");
         let text = format!("# faultline sweep point of {}: {oneline}\n{doc}", file.display());
@@ -180,6 +162,31 @@ pub fn plan(file: &Path, req: &Request) -> Result<Plan, SweepError> {
         }
     }
     Ok(Plan { file: file.to_owned(), name: base.name, axes, repeat, fault, points })
+}
+
+/// The scenario file as a document to write settings into, without its
+/// `[sweep]` and `[explore]` tables, and with what the command line
+/// overrode written in, so that a file made from it runs as its run ran.
+/// `base` is the file loaded with `overrides`.
+pub fn document(file: &Path, base: &Scenario, overrides: Overrides) -> Result<DocumentMut, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read the file: {e}", file.display()))?;
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("{}: {e}", file.display()))?;
+    doc.remove("sweep");
+    doc.remove("explore");
+    let mut fixed = Vec::new();
+    if let Some(b) = overrides.backend {
+        fixed.push(("cluster.backend".to_string(), b.name()));
+    }
+    if let Some(c) = overrides.client {
+        for (i, _) in base.groups.iter().enumerate().filter(|(_, g)| g.command.is_none()) {
+            fixed.push((format!("group[{i}].client"), c.name()));
+        }
+    }
+    for (path, value) in fixed {
+        let path: FieldPath = path.parse()?;
+        axis::set(&mut doc, &path, &toml_edit::Value::from(value))?;
+    }
+    Ok(doc)
 }
 
 /// Every combination of value indices, the last axis fastest.
