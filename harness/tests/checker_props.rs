@@ -191,7 +191,7 @@ impl Sim {
     fn fault(&mut self) {
         self.faults += 1;
         let id = self.faults;
-        self.emit("nemesis", Event::FaultStart { id, kind: "pause-broker".into(), target: "broker-1".into() });
+        self.emit("nemesis", Event::FaultStart { id, kind: "pause-broker".into(), target: "broker-1".into(), role: None });
         self.emit("nemesis", Event::FaultEnd { id, err: None });
     }
 
@@ -712,7 +712,7 @@ fn event() -> impl Strategy<Value = Event> {
         parts().prop_map(|parts| Event::FetchPaused { parts }),
         (partition(), offset(), offset()).prop_map(|(p, from, to)| Event::Seek { p, from, to }),
         (name(), partition(), offset()).prop_map(|(group, p, hwm)| Event::Snapshot { group, p, hwm }),
-        any::<u32>().prop_map(|id| Event::FaultStart { id, kind: "k".into(), target: "t".into() }),
+        any::<u32>().prop_map(|id| Event::FaultStart { id, kind: "k".into(), target: "t".into(), role: None }),
         any::<u32>().prop_map(|id| Event::FaultEnd { id, err: None }),
         name().prop_map(|group| Event::DrainTimeout { group }),
         (partition(), offset(), id()).prop_map(|(p, o, id)| Event::Audit { p, o, id }),
@@ -918,7 +918,7 @@ fn redelivery_is_attributed() {
     s.add("consumer-0", Event::Assigned { parts: vec![0], generation: 1 });
     s.process("consumer-0", 0..3);
     s.add("consumer-0", Event::Committed { p: 0, o: 1, err: None });
-    s.add("nemesis", Event::FaultStart { id: 1, kind: "restart-broker".into(), target: "broker-1".into() });
+    s.add("nemesis", Event::FaultStart { id: 1, kind: "restart-broker".into(), target: "broker-1".into(), role: None });
     s.add("consumer-0", Event::Lost { parts: vec![0], generation: 1 });
     s.add("consumer-1", Event::Assigned { parts: vec![0], generation: 3 });
     s.process("consumer-1", 1..4);

@@ -95,7 +95,7 @@ fn a_field_the_fault_kind_does_not_take_is_named_with_its_line() {
         "[[producer]]\nrecords = 10\n[[group]]\n[[fault]]\nkind = \"pause-broker\"\nat = \"1s\"\nbroker = \"one\"\nduration = \"1s\"\n",
     );
     assert_eq!(code, 2);
-    assert!(err.contains("bad.toml:7: fault[0].broker: invalid type"), "{err}");
+    assert!(err.contains("bad.toml:7: fault[0].broker: invalid value: string \"one\""), "{err}");
 }
 
 /// A run folder holding `ledger` (one JSON entry a line) and no scenario.
@@ -282,4 +282,75 @@ fn counts_and_durations_out_of_range_are_refused_with_the_range() {
     // The bounds themselves are allowed.
     let (code, err) = bad(&format!("{base}[run]\ntimeout = \"1s\"\ndrain_timeout = \"1h\"\n"));
     assert_eq!(code, 0, "{err}");
+}
+
+/// `bad`, with miette's wrapping undone.
+fn said(text: &str) -> (i32, String) {
+    let (code, err) = bad(text);
+    (code, err.replace(['│', '×'], " ").split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Under KIP-848 the broker owns the session and the assignment: the
+/// client settings that move there are refused, saying where they went; the
+/// broker's own settings are taken only where there is a broker to set.
+#[test]
+fn each_group_protocol_refuses_the_other_ones_settings_and_says_where_they_live() {
+    let consumer = |props: &str| {
+        format!("[cluster]\nbackend = \"docker\"\n[[producer]]\nrecords = 10\n[[group]]\nprotocol = \"consumer\"\nproperties = {{ {props} }}\n")
+    };
+    let (code, err) = said(&consumer("\"session.timeout.ms\" = 6000"));
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:7: group[0].properties.session.timeout.ms: `session.timeout.ms` is a broker-side setting"), "{err}");
+    assert!(err.contains("group.consumer.session.timeout.ms"), "says where it lives: {err}");
+    let (code, err) = said(&consumer("\"partition.assignment.strategy\" = \"range\""));
+    assert_eq!(code, 2);
+    assert!(err.contains("group.remote.assignor"), "{err}");
+    let (code, err) = said(&consumer("\"group.remote.assignor\" = \"range\""));
+    assert_eq!(code, 0, "{err}");
+    let classic = consumer("\"group.remote.assignor\" = \"range\"").replace("protocol = \"consumer\"", "protocol = \"classic\"");
+    let (code, err) = said(&classic);
+    assert_eq!(code, 2);
+    assert!(err.contains("group[0].properties.group.remote.assignor: `group.remote.assignor` names the broker's assignor"), "{err}");
+
+    let broker = |cluster: &str| format!("[cluster]\n{cluster}\n[[producer]]\nrecords = 10\n[[group]]\nprotocol = \"consumer\"\n");
+    let (code, err) = said(&broker(
+        "backend = \"docker\"\nbroker_properties = { \"group.consumer.session.timeout.ms\" = 6000, \"group.consumer.heartbeat.interval.ms\" = 1000 }",
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = said(&broker("backend = \"mock\"\nbroker_properties = { \"group.consumer.session.timeout.ms\" = 6000 }"));
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:3: cluster.broker_properties.group.consumer.session.timeout.ms: broker settings need backend = \"docker\""), "{err}");
+    let (code, err) = said(&broker("backend = \"docker\"\nbroker_properties = { \"advertised.listeners\" = \"PLAINTEXT://x:1\" }"));
+    assert_eq!(code, 2);
+    assert!(err.contains("faultline sets `advertised.listeners` itself"), "{err}");
+    let (code, err) = said(&broker("backend = \"docker\"\nbroker_properties = { \"Group Session\" = 1 }"));
+    assert_eq!(code, 2);
+    assert!(err.contains("is not a broker property name"), "{err}");
+}
+
+/// A broker fault aims at a fixed broker or at a role, with exactly the
+/// fields the role needs.
+#[test]
+fn a_broker_fault_names_a_broker_or_a_role_with_its_fields() {
+    let fault = |fields: &str| {
+        format!("[cluster]\nbrokers = 3\n[topic]\npartitions = 3\n[[producer]]\nrecords = 10\n[[group]]\nname = \"g\"\n[[fault]]\nkind = \"restart-broker\"\nat = \"1s\"\nduration = \"1s\"\n{fields}\n")
+    };
+    for ok in ["broker = 2", "broker = \"coordinator\"", "broker = \"coordinator\"\ngroup = \"g\"", "broker = \"leader\"\npartition = 2"] {
+        let (code, err) = said(&fault(ok));
+        assert_eq!(code, 0, "{ok}: {err}");
+    }
+    let refused = [
+        ("broker = \"boss\"", "bad.toml:13: fault[0].broker: invalid value: string \"boss\", expected a broker id (1, 2, 3), \"coordinator\" or \"leader\""),
+        ("broker = \"leader\"", "fault[0].broker: broker = \"leader\" needs `partition`"),
+        ("broker = \"leader\"\npartition = 3", "fault[0].partition: partition 3 does not exist; the topic has 3 (0 to 2)"),
+        ("broker = 2\npartition = 1", "fault[0].partition: `partition` goes with broker = \"leader\" only"),
+        ("broker = \"leader\"\npartition = 1\ngroup = \"g\"", "fault[0].group: `group` goes with broker = \"coordinator\" only"),
+        ("broker = \"coordinator\"\ngroup = \"h\"", "fault[0].group: no group named `h`"),
+        ("broker = 4", "fault[0].broker: broker 4 does not exist"),
+    ];
+    for (fields, says) in refused {
+        let (code, err) = said(&fault(fields));
+        assert_eq!(code, 2, "{fields}");
+        assert!(err.contains(says), "{fields}: says `{says}`:\n{err}");
+    }
 }

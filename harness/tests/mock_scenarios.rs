@@ -212,3 +212,19 @@ lost = 0
         assert!(span >= 999, "{client}: 1,999 gaps of at least 500 µs took {span} ms");
     }
 }
+
+/// A fault aimed at the coordinator hits the broker that holds the role
+/// when it starts; the ledger names the broker and the role.
+#[test]
+fn a_restart_of_the_coordinator_names_the_broker_it_hit() {
+    let r = common::run_full("harness/tests/scenarios/coordinator-restart.toml");
+    assert_eq!(r.code, 0, "{:#}", r.verdict);
+    let start = r.ledger.iter().find_map(|e| e["ev"]["fault-start"].as_object().cloned()).expect("fault-start");
+    let target = start["target"].as_str().expect("target");
+    assert!(["broker-1", "broker-2", "broker-3"].contains(&target), "a broker by id: {target}");
+    let role = start["role"].as_str().expect("the role");
+    assert!(role.starts_with("coordinator of group faultline-"), "{role}");
+    assert!(r.ledger.iter().all(|e| e["ev"]["fault-end"]["err"].is_null()), "healed");
+    let summary = std::fs::read_to_string(r.dir.join("summary.txt")).expect("summary");
+    assert!(summary.contains(&format!("restart-broker {target} ({role})")), "the summary says both:\n{summary}");
+}

@@ -95,7 +95,16 @@ impl Checker {
                 group.bounded = true;
                 group.parts.get_mut(i64::from(*p)).snapshot = Some(*hwm);
             }
-            Event::FaultStart { id, kind, target } => {
+            Event::FaultStart { id, kind, target, role } => {
+                // Reports say which broker a role was: "broker-2 (coordinator of group G)".
+                let named;
+                let target = match role {
+                    Some(role) => {
+                        named = format!("{target} ({role})");
+                        &named
+                    }
+                    None => target,
+                };
                 self.totals.faults += 1;
                 self.causes.fault(at.pos, *id, kind, target);
                 self.recovery.fault_start(at.t, *id, kind, target);

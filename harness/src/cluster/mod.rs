@@ -4,6 +4,7 @@
 
 mod docker;
 mod mock;
+pub mod roles;
 
 pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, CleanupReport, DockerCluster};
 pub use mock::MockCluster;

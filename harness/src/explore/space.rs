@@ -8,7 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
-use crate::scenario::{CutMode, ExploreSpec, FaultKind, FaultSpec, RestartMode, Scenario, When};
+use crate::scenario::{BrokerRef, CutMode, ExploreSpec, FaultKind, FaultSpec, RestartMode, Scenario, When};
 
 /// `[explore]` resolved against the scenario: targets listed, times in steps.
 #[derive(Debug, Clone)]
@@ -125,12 +125,18 @@ impl Space {
     /// The `[[fault]]` a planned fault is, with the kind's defaults.
     pub fn fault(&self, p: &Planned) -> FaultSpec {
         let when = When { at: Some(p.at), ..When::default() };
-        let (group, broker, member, duration) = (self.group.clone(), p.target, p.target, p.duration);
+        let (group, member, duration) = (self.group.clone(), p.target, p.duration);
+        let broker = BrokerRef::Id(p.target);
+        let (partition, on) = (None, None);
         match p.kind {
-            FaultKind::PauseBroker => FaultSpec::PauseBroker { when, broker, duration },
-            FaultKind::RestartBroker => FaultSpec::RestartBroker { when, broker, duration, restart: RestartMode::default() },
-            FaultKind::NetworkCut => FaultSpec::NetworkCut { when, broker, duration, cut: CutMode::default() },
-            FaultKind::IsolateBroker => FaultSpec::IsolateBroker { when, broker, duration },
+            FaultKind::PauseBroker => FaultSpec::PauseBroker { when, broker, partition, group: on, duration },
+            FaultKind::RestartBroker => {
+                FaultSpec::RestartBroker { when, broker, partition, group: on, duration, restart: RestartMode::default() }
+            }
+            FaultKind::NetworkCut => {
+                FaultSpec::NetworkCut { when, broker, partition, group: on, duration, cut: CutMode::default() }
+            }
+            FaultKind::IsolateBroker => FaultSpec::IsolateBroker { when, broker, partition, group: on, duration },
             FaultKind::CrashConsumer => FaultSpec::CrashConsumer { when, group, member, duration: Some(duration) },
             FaultKind::StallConsumer => FaultSpec::StallConsumer { when, group, member, duration },
             FaultKind::LeaveConsumer => FaultSpec::LeaveConsumer { when, group, member },

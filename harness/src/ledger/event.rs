@@ -189,6 +189,10 @@ pub enum Event {
         id: u32,
         kind: String,
         target: String,
+        /// A broker aimed at by its role: the role, which `target` held when
+        /// the fault started ("coordinator of group G", "leader of p1").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
     FaultEnd {
         id: u32,

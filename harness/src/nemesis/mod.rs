@@ -13,10 +13,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
-use crate::cluster::Cluster;
+use crate::cluster::{self, Cluster, ClusterError};
 use crate::ledger::Event;
 use crate::progress::Progress;
-use crate::scenario::{Action, Fault, GroupIx, MemberId, Trigger, WorkerId};
+use crate::scenario::{Action, BrokerTarget, Fault, GroupIx, MemberId, Trigger, WorkerId};
 use crate::workers::{Command, WorkerSet};
 use heal::Heal;
 
@@ -33,6 +33,10 @@ pub struct Targets {
     pub events: tokio::sync::mpsc::UnboundedSender<(String, Event)>,
     pub progress: Arc<Progress>,
     pub healer: Healer,
+    /// Group ids by the groups' places in the file, and the run's topic:
+    /// whose coordinator and leader a fault aimed at a role looks up.
+    pub groups: Arc<Vec<String>>,
+    pub topic: String,
 }
 
 /// A fault that could not be injected or healed: the run is an error (exit 2).
@@ -98,13 +102,39 @@ async fn wait_for_trigger(fault: &Fault, progress: &Progress, start: Instant) {
     }
 }
 
+/// The broker a broker fault hits now.
+async fn resolve(b: BrokerTarget, t: &Targets) -> Result<u32, ClusterError> {
+    match b {
+        BrokerTarget::Id(id) => Ok(id),
+        BrokerTarget::Coordinator(g) => cluster::roles::coordinator(&t.cluster.bootstrap(), &t.groups[g.0]).await,
+        BrokerTarget::Leader(p) => cluster::roles::leader(&t.cluster.bootstrap(), &t.topic, p).await,
+    }
+}
+
+/// "coordinator of group G", "leader of p1" (of the run's topic).
+fn role_of(b: BrokerTarget, t: &Targets) -> String {
+    match b {
+        BrokerTarget::Coordinator(g) => format!("coordinator of group {}", t.groups[g.0]),
+        _ => b.to_string(),
+    }
+}
+
 async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), FaultError> {
     wait_for_trigger(&fault, &t.progress, start).await;
     let (id, kind) = (fault.id, fault.action.kind());
     let fail = |reason: String| FaultError { id, kind, what: "could not be injected", reason };
-    let target = fault.action.target();
-    let _ = t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone() }));
+    // A broker aimed at by its role is looked up now, as the fault starts.
+    let broker = match fault.action.broker() {
+        None => None,
+        Some(b) => Some(resolve(b, &t).await.map_err(|e| fail(e.to_string()))?),
+    };
+    let (target, role) = match (fault.action.broker(), broker) {
+        (Some(b), Some(id)) if b.id().is_none() => (format!("broker-{id}"), Some(role_of(b, &t))),
+        _ => (fault.action.target(), None),
+    };
+    let _ = t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone(), role }));
     tracing::info!("fault #{id} {kind} on {target}");
+    let broker = broker.unwrap_or_default();
 
     let worker = |m: MemberId| {
         let name = WorkerId::Member(m).to_string();
@@ -113,24 +143,24 @@ async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), Fault
     // Faults that last register their heal before they act: it runs when
     // their time is up, or at teardown if the run ends first.
     let lasts = match &fault.action {
-        Action::PauseBroker { broker, duration } => {
-            t.healer.register(id, Heal::ResumeBroker(*broker));
-            t.cluster.pause_broker(*broker, *duration).await.map_err(|e| fail(e.to_string()))?;
+        Action::PauseBroker { duration, .. } => {
+            t.healer.register(id, Heal::ResumeBroker(broker));
+            t.cluster.pause_broker(broker, *duration).await.map_err(|e| fail(e.to_string()))?;
             Some(*duration)
         }
-        Action::RestartBroker { broker, duration, mode } => {
-            t.healer.register(id, Heal::StartBroker(*broker));
-            t.cluster.stop_broker(*broker, *mode).await.map_err(|e| fail(e.to_string()))?;
+        Action::RestartBroker { duration, mode, .. } => {
+            t.healer.register(id, Heal::StartBroker(broker));
+            t.cluster.stop_broker(broker, *mode).await.map_err(|e| fail(e.to_string()))?;
             Some(*duration)
         }
-        Action::NetworkCut { broker, duration, mode } => {
-            t.healer.register(id, Heal::RestoreNetwork(*broker));
-            t.cluster.cut_network(*broker, *mode).await.map_err(|e| fail(e.to_string()))?;
+        Action::NetworkCut { duration, mode, .. } => {
+            t.healer.register(id, Heal::RestoreNetwork(broker));
+            t.cluster.cut_network(broker, *mode).await.map_err(|e| fail(e.to_string()))?;
             Some(*duration)
         }
-        Action::IsolateBroker { broker, duration } => {
-            t.healer.register(id, Heal::RejoinBroker(*broker));
-            t.cluster.isolate_broker(*broker).await.map_err(|e| fail(e.to_string()))?;
+        Action::IsolateBroker { duration, .. } => {
+            t.healer.register(id, Heal::RejoinBroker(broker));
+            t.cluster.isolate_broker(broker).await.map_err(|e| fail(e.to_string()))?;
             Some(*duration)
         }
         Action::StallConsumer { member, duration } => {

@@ -423,6 +423,8 @@ impl Run<'_> {
             events: self.raw_sink(),
             progress: self.progress.clone(),
             healer: self.healer.clone(),
+            groups: Arc::new(s.groups.iter().enumerate().map(|(i, g)| self.group_name(GroupIx(i), g)).collect()),
+            topic: self.topic.clone(),
         };
         let schedule = nemesis::run_schedule(s.plan(), targets, start);
         let schedule_done = std::sync::atomic::AtomicBool::new(false);

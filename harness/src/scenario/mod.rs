@@ -8,7 +8,7 @@ mod validate;
 
 pub use expect::{Expectation, Key};
 pub use model::*;
-pub use plan::{Action, Fault, GroupIx, MemberId, Trigger, WorkerId};
+pub use plan::{Action, BrokerTarget, Fault, GroupIx, MemberId, Trigger, WorkerId};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

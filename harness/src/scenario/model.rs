@@ -110,6 +110,50 @@ pub struct ExploreSpec {
     pub max_shrinks: u32,
 }
 
+/// The broker a broker fault hits: a fixed id, or a role resolved when the
+/// fault starts (the group's coordinator, a partition's leader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BrokerRef {
+    Id(u32),
+    Role(BrokerRole),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerRole {
+    /// The group coordinator of `group` (default: the first group).
+    Coordinator,
+    /// The leader of `partition`.
+    Leader,
+}
+
+impl<'de> Deserialize<'de> for BrokerRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BrokerRef, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = BrokerRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a broker id (1, 2, 3), \"coordinator\" or \"leader\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<BrokerRef, E> {
+                u32::try_from(v).map(BrokerRef::Id).map_err(|_| E::custom(format!("no broker {v}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<BrokerRef, E> {
+                u32::try_from(v).map(BrokerRef::Id).map_err(|_| E::custom(format!("no broker {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BrokerRef, E> {
+                match v {
+                    "coordinator" => Ok(BrokerRef::Role(BrokerRole::Coordinator)),
+                    "leader" => Ok(BrokerRef::Role(BrokerRole::Leader)),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A fault kind, as `kind = "..."` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -237,6 +281,12 @@ pub struct ClusterSpec {
     /// `false`: start a cluster of its own.
     #[serde(default = "yes")]
     pub reuse: bool,
+    /// Broker settings (Kafka on Docker), e.g. the KIP-848 session limits
+    /// `"group.consumer.session.timeout.ms" = 6000`; values as for client
+    /// properties. Each becomes the image's KAFKA_* variable.
+    #[serde(default, deserialize_with = "properties", skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, PropertyValue>")]
+    pub broker_properties: BTreeMap<String, String>,
 }
 
 impl Scenario {
@@ -248,14 +298,21 @@ impl Scenario {
 
 impl ClusterSpec {
     /// Two scenarios can share a cluster when this is the same.
-    pub fn shape(&self) -> (Backend, Flavor, u32, Option<&str>) {
-        (self.backend, self.flavor, self.brokers, self.image.as_deref())
+    pub fn shape(&self) -> (Backend, Flavor, u32, Option<&str>, &BTreeMap<String, String>) {
+        (self.backend, self.flavor, self.brokers, self.image.as_deref(), &self.broker_properties)
     }
 }
 
 impl Default for ClusterSpec {
     fn default() -> Self {
-        ClusterSpec { backend: Backend::Mock, flavor: Flavor::Kafka, brokers: 1, image: None, reuse: true }
+        ClusterSpec {
+            backend: Backend::Mock,
+            flavor: Flavor::Kafka,
+            brokers: 1,
+            image: None,
+            reuse: true,
+            broker_properties: BTreeMap::new(),
+        }
     }
 }
 
@@ -493,7 +550,13 @@ pub enum FaultSpec {
     PauseBroker {
         #[serde(flatten)]
         when: When,
-        broker: u32,
+        broker: BrokerRef,
+        /// With `broker = "leader"`: whose leader.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        /// With `broker = "coordinator"`: whose coordinator (default: the first group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
         #[serde(with = "humantime_serde")]
         #[schemars(with = "String")]
         duration: Duration,
@@ -502,7 +565,13 @@ pub enum FaultSpec {
     RestartBroker {
         #[serde(flatten)]
         when: When,
-        broker: u32,
+        broker: BrokerRef,
+        /// With `broker = "leader"`: whose leader.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        /// With `broker = "coordinator"`: whose coordinator (default: the first group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
         #[serde(with = "humantime_serde")]
         #[schemars(with = "String")]
         duration: Duration,
@@ -513,7 +582,13 @@ pub enum FaultSpec {
     NetworkCut {
         #[serde(flatten)]
         when: When,
-        broker: u32,
+        broker: BrokerRef,
+        /// With `broker = "leader"`: whose leader.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        /// With `broker = "coordinator"`: whose coordinator (default: the first group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
         #[serde(with = "humantime_serde")]
         #[schemars(with = "String")]
         duration: Duration,
@@ -525,7 +600,13 @@ pub enum FaultSpec {
     IsolateBroker {
         #[serde(flatten)]
         when: When,
-        broker: u32,
+        broker: BrokerRef,
+        /// With `broker = "leader"`: whose leader.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        /// With `broker = "coordinator"`: whose coordinator (default: the first group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
         #[serde(with = "humantime_serde")]
         #[schemars(with = "String")]
         duration: Duration,

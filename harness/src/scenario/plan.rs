@@ -7,6 +7,38 @@ use std::time::Duration;
 
 use super::{CutMode, FaultKind, RestartMode};
 
+/// A broker fault's broker: by id, or by the role it has when the fault
+/// starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerTarget {
+    Id(u32),
+    /// The group's coordinator.
+    Coordinator(GroupIx),
+    /// The leader of this partition of the run's topic.
+    Leader(u32),
+}
+
+impl BrokerTarget {
+    /// The broker, when it is fixed.
+    pub fn id(self) -> Option<u32> {
+        match self {
+            BrokerTarget::Id(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// "broker-2", "coordinator of g0", "leader of p1".
+impl fmt::Display for BrokerTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerTarget::Id(b) => write!(f, "broker-{b}"),
+            BrokerTarget::Coordinator(g) => write!(f, "coordinator of {g}"),
+            BrokerTarget::Leader(p) => write!(f, "leader of p{p}"),
+        }
+    }
+}
+
 /// A consumer group by its place in the file (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GroupIx(pub usize);
@@ -80,21 +112,21 @@ pub enum Trigger {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     PauseBroker {
-        broker: u32,
+        broker: BrokerTarget,
         duration: Duration,
     },
     RestartBroker {
-        broker: u32,
+        broker: BrokerTarget,
         duration: Duration,
         mode: RestartMode,
     },
     NetworkCut {
-        broker: u32,
+        broker: BrokerTarget,
         duration: Duration,
         mode: CutMode,
     },
     IsolateBroker {
-        broker: u32,
+        broker: BrokerTarget,
         duration: Duration,
     },
     /// `replace_after`: a replacement starts under the same name after it.
@@ -138,18 +170,30 @@ impl Action {
         kind.name()
     }
 
-    /// What it acts on, as the ledger and the report name it.
+    /// What it acts on, as the ledger and the report name it (a broker
+    /// named by its role: the role; the nemesis names the broker it hit).
     pub fn target(&self) -> String {
         match self {
             Action::PauseBroker { broker, .. }
             | Action::RestartBroker { broker, .. }
             | Action::NetworkCut { broker, .. }
-            | Action::IsolateBroker { broker, .. } => format!("broker-{broker}"),
+            | Action::IsolateBroker { broker, .. } => broker.to_string(),
             Action::CrashConsumer { member, .. }
             | Action::StallConsumer { member, .. }
             | Action::LeaveConsumer { member }
             | Action::PauseFetch { member: Some(member), .. } => member.to_string(),
             Action::JoinConsumer { group } | Action::PauseFetch { group, member: None, .. } => format!("group {group}"),
+        }
+    }
+
+    /// The broker a broker fault hits.
+    pub fn broker(&self) -> Option<BrokerTarget> {
+        match self {
+            Action::PauseBroker { broker, .. }
+            | Action::RestartBroker { broker, .. }
+            | Action::NetworkCut { broker, .. }
+            | Action::IsolateBroker { broker, .. } => Some(*broker),
+            _ => None,
         }
     }
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::plan::{Action, Fault, GroupIx, MemberId, Trigger};
-use super::{Backend, Client, CommitStrategy, ExploreSpec, FaultKind, FaultSpec, GroupProtocol, Scenario};
+use super::plan::{Action, BrokerTarget, Fault, GroupIx, MemberId, Trigger};
+use super::{Backend, BrokerRef, BrokerRole, Client, CommitStrategy, ExploreSpec, FaultKind, FaultSpec, Flavor, GroupProtocol, Scenario};
 
 /// The ranges every count and duration of a file must lie in. A zero or an
 /// absurd value is a typo, and some (a zero timeout) would make a run that
@@ -98,6 +98,7 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
     if s.cluster.backend == Backend::Docker && brokers == 2 {
         return Err(problem(&["cluster", "brokers"], "a 2-node KRaft quorum cannot lose a node; use 1 or 3"));
     }
+    broker_properties(s)?;
     count(&["topic", "partitions"], s.topic.partitions, limits::PARTITIONS)?;
     if s.topic.replication == 0 || s.topic.replication > brokers {
         return Err(problem(
@@ -188,13 +189,30 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
         if g.protocol == GroupProtocol::Consumer {
             for key in ["session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy"] {
                 if g.properties.contains_key(key) {
+                    let help = match key {
+                        "partition.assignment.strategy" => {
+                            "the broker assigns partitions: set `group.remote.assignor` (uniform or range) instead, \
+                             or use protocol = \"classic\""
+                        }
+                        _ => {
+                            "the broker owns the session: remove it and set [cluster] broker_properties = \
+                             { \"group.consumer.session.timeout.ms\" = 6000, \"group.consumer.heartbeat.interval.ms\" = 1000 } \
+                             (docker), or use protocol = \"classic\""
+                        }
+                    };
                     return Err(problem(
                         &["group", &i, "properties", key],
                         format!("`{key}` is a broker-side setting under protocol = \"consumer\" (KIP-848)"),
                     )
-                    .help("remove it, or use protocol = \"classic\""));
+                    .help(help));
                 }
             }
+        } else if g.properties.contains_key("group.remote.assignor") {
+            return Err(problem(
+                &["group", &i, "properties", "group.remote.assignor"],
+                "`group.remote.assignor` names the broker's assignor, which only protocol = \"consumer\" (KIP-848) uses",
+            )
+            .help("use partition.assignment.strategy under protocol = \"classic\", or set protocol = \"consumer\""));
         }
         for key in ["group.id", "bootstrap.servers", "enable.auto.commit", "enable.auto.offset.store"] {
             if g.properties.contains_key(key) {
@@ -207,6 +225,40 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
         explore(s, e)?;
     }
     s.faults.iter().enumerate().map(|(i, f)| resolve(s, i, f)).collect()
+}
+
+/// Broker settings the cluster's shape depends on are faultline's: a
+/// scenario that changed them would get a cluster it cannot reach or fault.
+const OWN_BROKER_PROPERTIES: [&str; 10] = [
+    "node.id",
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.listener.names",
+    "listeners",
+    "advertised.listeners",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+    "log.dirs",
+    "broker.id",
+];
+
+fn broker_properties(s: &Scenario) -> Result<(), Problem> {
+    let Some(name) = s.cluster.broker_properties.keys().next() else { return Ok(()) };
+    if s.cluster.backend != Backend::Docker || s.cluster.flavor != Flavor::Kafka {
+        return Err(problem(&["cluster", "broker_properties", name], "broker settings need backend = \"docker\" and Kafka")
+            .help("the embedded mock and Redpanda take no broker properties from a scenario"));
+    }
+    for name in s.cluster.broker_properties.keys() {
+        let path = ["cluster", "broker_properties", name.as_str()];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+            return Err(problem(&path, format!("`{name}` is not a broker property name"))
+                .help("broker properties are lowercase words joined by dots, as in server.properties"));
+        }
+        if OWN_BROKER_PROPERTIES.contains(&name.as_str()) {
+            return Err(problem(&path, format!("faultline sets `{name}` itself: the cluster's shape depends on it")));
+        }
+    }
+    Ok(())
 }
 
 /// `[explore]`: every schedule in the space must be one the runner can
@@ -315,13 +367,6 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         | FaultSpec::JoinConsumer { .. } => {}
     }
     let brokers = s.cluster.brokers;
-    let broker = |b: u32| {
-        if b == 0 || b > brokers {
-            Err(err("broker", format!("broker {b} does not exist; brokers are 1 to {brokers}")))
-        } else {
-            Ok(b)
-        }
-    };
     let group = |name: &Option<String>| match name {
         None => Ok(GroupIx(0)),
         Some(name) => s
@@ -330,6 +375,27 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
             .position(|g| g.name.as_deref() == Some(name))
             .map(GroupIx)
             .ok_or_else(|| err("group", format!("no group named `{name}`"))),
+    };
+    // A role is resolved when the fault starts; `partition` and `group` say
+    // whose leader or coordinator, and belong to that role only.
+    let broker = |b: BrokerRef, partition: Option<u32>, g: &Option<String>| match (b, partition, g) {
+        (BrokerRef::Id(b), None, None) if b == 0 || b > brokers => {
+            Err(err("broker", format!("broker {b} does not exist; brokers are 1 to {brokers}")))
+        }
+        (BrokerRef::Id(b), None, None) => Ok(BrokerTarget::Id(b)),
+        (BrokerRef::Role(BrokerRole::Coordinator), None, g) => Ok(BrokerTarget::Coordinator(group(g)?)),
+        (BrokerRef::Role(BrokerRole::Leader), Some(p), None) if p >= s.topic.partitions => Err(err(
+            "partition",
+            format!("partition {p} does not exist; the topic has {} (0 to {})", s.topic.partitions, s.topic.partitions - 1),
+        )),
+        (BrokerRef::Role(BrokerRole::Leader), Some(p), None) => Ok(BrokerTarget::Leader(p)),
+        (BrokerRef::Role(BrokerRole::Leader), _, Some(_)) | (BrokerRef::Id(_), None, Some(_)) => {
+            Err(err("group", "`group` goes with broker = \"coordinator\" only".into()))
+        }
+        (BrokerRef::Role(BrokerRole::Leader), None, None) => {
+            Err(err("broker", "broker = \"leader\" needs `partition`: whose leader".into()))
+        }
+        (_, Some(_), _) => Err(err("partition", "`partition` goes with broker = \"leader\" only".into())),
     };
     let member = |g: &Option<String>, m: u32| {
         let group = group(g)?;
@@ -340,21 +406,21 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         Ok(MemberId { group, member: m })
     };
     let action = match f {
-        FaultSpec::PauseBroker { broker: b, duration, .. } => {
-            Action::PauseBroker { broker: broker(*b)?, duration: *duration }
+        FaultSpec::PauseBroker { broker: b, partition, group: g, duration, .. } => {
+            Action::PauseBroker { broker: broker(*b, *partition, g)?, duration: *duration }
         }
-        FaultSpec::RestartBroker { broker: b, duration, restart, .. } => {
-            Action::RestartBroker { broker: broker(*b)?, duration: *duration, mode: *restart }
+        FaultSpec::RestartBroker { broker: b, partition, group: g, duration, restart, .. } => {
+            Action::RestartBroker { broker: broker(*b, *partition, g)?, duration: *duration, mode: *restart }
         }
-        FaultSpec::NetworkCut { broker: b, duration, cut, .. } => {
-            Action::NetworkCut { broker: broker(*b)?, duration: *duration, mode: *cut }
+        FaultSpec::NetworkCut { broker: b, partition, group: g, duration, cut, .. } => {
+            Action::NetworkCut { broker: broker(*b, *partition, g)?, duration: *duration, mode: *cut }
         }
-        FaultSpec::IsolateBroker { broker: b, duration, .. } => {
+        FaultSpec::IsolateBroker { broker: b, partition, group: g, duration, .. } => {
             if s.cluster.backend != Backend::Docker || brokers < 2 {
                 return Err(err("kind", "isolate-broker needs backend = \"docker\" and at least 2 brokers".into())
                     .help("the mock cluster has no network between its brokers"));
             }
-            Action::IsolateBroker { broker: broker(*b)?, duration: *duration }
+            Action::IsolateBroker { broker: broker(*b, *partition, g)?, duration: *duration }
         }
         FaultSpec::CrashConsumer { group: g, member: m, duration, .. } => {
             Action::CrashConsumer { member: member(g, *m)?, replace_after: *duration }

@@ -29,6 +29,7 @@ pub use engine::connect as docker_client;
 pub(crate) use engine::{process_start, same_process};
 pub(super) use engine::IMAGE_ENV;
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -67,6 +68,8 @@ pub struct DockerCluster {
     image: String,
     run_network: String,
     client_network: String,
+    /// The scenario's broker settings (Kafka).
+    properties: BTreeMap<String, String>,
     brokers: Vec<Broker>,
     bootstrap: String,
     shut: AtomicBool,
@@ -108,6 +111,7 @@ impl DockerCluster {
             image,
             run_network: format!("faultline-{run_id}"),
             client_network: format!("faultline-{run_id}-clients"),
+            properties: spec.broker_properties.clone(),
             brokers: Vec::new(),
             bootstrap: String::new(),
             shut: AtomicBool::new(false),
@@ -139,6 +143,7 @@ impl DockerCluster {
             cluster_id: &cluster_id,
             client_network: &self.client_network,
             labels: &labels,
+            properties: &self.properties,
         };
         for (id, host_port) in (1..=brokers).zip(free_ports(brokers)?) {
             let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));

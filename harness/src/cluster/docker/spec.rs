@@ -2,7 +2,7 @@
 //! the settings can be checked without Docker (Redpanda cannot be pulled
 //! on our machines, so its settings are only tested here).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use bollard::models::{PortBinding, PortMap};
@@ -28,6 +28,8 @@ pub(super) struct Plan<'a> {
     /// The network that carries the published port (see mod.rs).
     pub client_network: &'a str,
     pub labels: &'a HashMap<String, String>,
+    /// Broker settings from the scenario; they win over the defaults below.
+    pub properties: &'a BTreeMap<String, String>,
 }
 
 /// One broker: `host_port` is where Docker publishes its client listener,
@@ -93,12 +95,12 @@ fn port_bindings(node: &Node) -> PortMap {
 
 /// The official apache/kafka image's convention (faultline/kafka follows
 /// it): KAFKA_FOO_BAR becomes foo.bar. Combined broker+controller nodes.
-fn kafka_env(plan: &Plan, node: &Node) -> Vec<(&'static str, String)> {
+fn kafka_env(plan: &Plan, node: &Node) -> Vec<(String, String)> {
     let n = plan.brokers;
     let rf = n.min(3);
     let min_isr = if rf >= 3 { 2 } else { 1 };
     let voters: Vec<String> = (1..=n).map(|i| format!("{i}@{}:{KAFKA_CONTROLLER_PORT}", peer_host(plan, i))).collect();
-    vec![
+    let defaults: Vec<(&str, String)> = vec![
         ("CLUSTER_ID", plan.cluster_id.to_string()),
         ("KAFKA_NODE_ID", node.id.to_string()),
         ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
@@ -127,7 +129,27 @@ fn kafka_env(plan: &Plan, node: &Node) -> Vec<(&'static str, String)> {
         // than broker.session.timeout.ms (9 s), and moves every coordinator.
         // Frequent heartbeats keep a pause of up to ~8 s clear of that.
         ("KAFKA_BROKER_HEARTBEAT_INTERVAL_MS", "500".into()),
-    ]
+        // KIP-848: the broker owns the session. Its lower bounds (45 s, 5 s
+        // by default) would keep every scenario from a 6-10 s session;
+        // the sessions themselves stay at Kafka's defaults unless the
+        // scenario's broker_properties set them.
+        ("KAFKA_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS", "1000".into()),
+        ("KAFKA_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", "250".into()),
+    ];
+    let set: Vec<(String, String)> = plan.properties.iter().map(|(k, v)| (property_env(k), v.clone())).collect();
+    let mut env: Vec<(String, String)> = defaults
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+        .collect();
+    env.extend(set);
+    env
+}
+
+/// The image's variable for a broker property, as the official image's
+/// env_to_props reads it back: `_` is `__`, `-` is `___`, `.` is `_`.
+pub(crate) fn property_env(name: &str) -> String {
+    format!("KAFKA_{}", name.replace('_', "__").replace('-', "___").replace('.', "_").to_uppercase())
 }
 
 /// Redpanda's own flags; dev-container mode drops the rebalance delay and
@@ -169,7 +191,16 @@ mod tests {
     use bollard::models::HostConfig;
 
     fn plan<'a>(flavor: Flavor, brokers: u32, labels: &'a HashMap<String, String>) -> Plan<'a> {
-        Plan { flavor, image: "img:1", brokers, cluster_id: "AAAAAAAAAAAAAAAAAAAAAA", client_network: "net-c", labels }
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        Plan {
+            flavor,
+            image: "img:1",
+            brokers,
+            cluster_id: "AAAAAAAAAAAAAAAAAAAAAA",
+            client_network: "net-c",
+            labels,
+            properties: &NONE,
+        }
     }
 
     fn node(id: u32) -> Node {
@@ -182,6 +213,24 @@ mod tests {
 
     fn cmd_of(req: &ContainerRequest<GenericImage>) -> String {
         req.cmd().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn broker_properties_become_the_images_variables_and_win_over_defaults() {
+        assert_eq!(property_env("group.consumer.session.timeout.ms"), "KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT_MS");
+        assert_eq!(property_env("a_b-c.d"), "KAFKA_A__B___C_D", "read back as a_b-c.d by env_to_props");
+        let labels = HashMap::new();
+        let properties = BTreeMap::from([
+            ("group.consumer.session.timeout.ms".to_string(), "6000".to_string()),
+            ("group.initial.rebalance.delay.ms".to_string(), "3000".to_string()),
+        ]);
+        let plan = Plan { properties: &properties, ..plan(Flavor::Kafka, 1, &labels) };
+        let req = request(&plan, &node(1), "n");
+        let env: Vec<(String, String)> = req.env_vars().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let of = |name: &str| env.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        assert_eq!(of("KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT_MS"), ["6000"]);
+        assert_eq!(of("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"), ["3000"], "the scenario's value, once");
+        assert_eq!(of("KAFKA_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS"), ["1000"], "KIP-848 bounds lowered");
     }
 
     #[test]
