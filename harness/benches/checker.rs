@@ -155,7 +155,10 @@ impl<F: FnMut(Entry)> Run<F> {
     fn restart(&mut self, until: u64) {
         self.faults += 1;
         let id = self.faults;
-        self.put("nemesis", Event::FaultStart { id, kind: "restart-broker".into(), target: "broker-1".into(), role: None });
+        self.put(
+            "nemesis",
+            Event::FaultStart { id, kind: "restart-broker".into(), target: "broker-1".into(), role: None },
+        );
         for m in 0..MEMBERS {
             let msg = "unable to join group session: connection refused".into();
             self.put(&format!("consumer-{m}"), Event::ClientError { msg });

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use faultline::explore::{self, ExploreError};
 use faultline::report;
 use faultline::scenario::{self, Backend, Client, FaultKind};
-use faultline::explore::{self, ExploreError};
 use faultline::sweep::{self, Axis, Partition, SweepError};
 use faultline::{Error, Session};
 
@@ -339,7 +339,13 @@ fn print_explore_error(e: ExploreError) {
     }
 }
 
-fn run_explore(file: &std::path::Path, request: &explore::Request, jobs: usize, out: Option<PathBuf>, progress: bool) -> u8 {
+fn run_explore(
+    file: &std::path::Path,
+    request: &explore::Request,
+    jobs: usize,
+    out: Option<PathBuf>,
+    progress: bool,
+) -> u8 {
     let plan = match explore::plan(file, request) {
         Ok(plan) => plan,
         Err(e) => {
@@ -352,7 +358,12 @@ fn run_explore(file: &std::path::Path, request: &explore::Request, jobs: usize, 
         eprintln!("error: {} already holds an exploration; choose another --out", out.display());
         return ERROR;
     }
-    let opts = explore::Options { out: out.clone(), jobs, progress: progress && std::io::stderr().is_terminal(), worker_exe: None };
+    let opts = explore::Options {
+        out: out.clone(),
+        jobs,
+        progress: progress && std::io::stderr().is_terminal(),
+        worker_exe: None,
+    };
     match explore::run(&plan, &opts) {
         Ok(result) => {
             print!("{}", explore::render(&result, &out));

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use crate::checker;
 use crate::judge::Outcome;
+use crate::ledger::RunRecord;
 use crate::ledger::{self, ReadError};
 use crate::report;
-use crate::ledger::RunRecord;
 use crate::runner::{self, Clusters, Limits, RunError, RunOptions};
 use crate::scenario::{self, Backend, Client, Overrides, Scenario, ScenarioError};
 use crate::workers;
@@ -155,7 +155,9 @@ impl Drop for Session {
         if let Some(runtime) = self.runtime.take() {
             let limit = self.opts.limits.teardown;
             if runtime.block_on(async { tokio::time::timeout(limit, self.clusters.shutdown()).await }).is_err() {
-                tracing::error!("the cluster did not shut down within {limit:?}; `faultline cleanup` removes what is left");
+                tracing::error!(
+                    "the cluster did not shut down within {limit:?}; `faultline cleanup` removes what is left"
+                );
             }
             // A blocking task past its limit (an audit read) is not waited for.
             runtime.shutdown_timeout(std::time::Duration::from_secs(5));

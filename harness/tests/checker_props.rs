@@ -191,7 +191,10 @@ impl Sim {
     fn fault(&mut self) {
         self.faults += 1;
         let id = self.faults;
-        self.emit("nemesis", Event::FaultStart { id, kind: "pause-broker".into(), target: "broker-1".into(), role: None });
+        self.emit(
+            "nemesis",
+            Event::FaultStart { id, kind: "pause-broker".into(), target: "broker-1".into(), role: None },
+        );
         self.emit("nemesis", Event::FaultEnd { id, err: None });
     }
 

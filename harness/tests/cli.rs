@@ -300,27 +300,40 @@ fn each_group_protocol_refuses_the_other_ones_settings_and_says_where_they_live(
     };
     let (code, err) = said(&consumer("\"session.timeout.ms\" = 6000"));
     assert_eq!(code, 2);
-    assert!(err.contains("bad.toml:7: group[0].properties.session.timeout.ms: `session.timeout.ms` is a broker-side setting"), "{err}");
+    assert!(
+        err.contains(
+            "bad.toml:7: group[0].properties.session.timeout.ms: `session.timeout.ms` is a broker-side setting"
+        ),
+        "{err}"
+    );
     assert!(err.contains("group.consumer.session.timeout.ms"), "says where it lives: {err}");
     let (code, err) = said(&consumer("\"partition.assignment.strategy\" = \"range\""));
     assert_eq!(code, 2);
     assert!(err.contains("group.remote.assignor"), "{err}");
     let (code, err) = said(&consumer("\"group.remote.assignor\" = \"range\""));
     assert_eq!(code, 0, "{err}");
-    let classic = consumer("\"group.remote.assignor\" = \"range\"").replace("protocol = \"consumer\"", "protocol = \"classic\"");
+    let classic =
+        consumer("\"group.remote.assignor\" = \"range\"").replace("protocol = \"consumer\"", "protocol = \"classic\"");
     let (code, err) = said(&classic);
     assert_eq!(code, 2);
-    assert!(err.contains("group[0].properties.group.remote.assignor: `group.remote.assignor` names the broker's assignor"), "{err}");
+    assert!(
+        err.contains("group[0].properties.group.remote.assignor: `group.remote.assignor` names the broker's assignor"),
+        "{err}"
+    );
 
-    let broker = |cluster: &str| format!("[cluster]\n{cluster}\n[[producer]]\nrecords = 10\n[[group]]\nprotocol = \"consumer\"\n");
+    let broker = |cluster: &str| {
+        format!("[cluster]\n{cluster}\n[[producer]]\nrecords = 10\n[[group]]\nprotocol = \"consumer\"\n")
+    };
     let (code, err) = said(&broker(
         "backend = \"docker\"\nbroker_properties = { \"group.consumer.session.timeout.ms\" = 6000, \"group.consumer.heartbeat.interval.ms\" = 1000 }",
     ));
     assert_eq!(code, 0, "{err}");
-    let (code, err) = said(&broker("backend = \"mock\"\nbroker_properties = { \"group.consumer.session.timeout.ms\" = 6000 }"));
+    let (code, err) =
+        said(&broker("backend = \"mock\"\nbroker_properties = { \"group.consumer.session.timeout.ms\" = 6000 }"));
     assert_eq!(code, 2);
     assert!(err.contains("bad.toml:3: cluster.broker_properties.group.consumer.session.timeout.ms: broker settings need backend = \"docker\""), "{err}");
-    let (code, err) = said(&broker("backend = \"docker\"\nbroker_properties = { \"advertised.listeners\" = \"PLAINTEXT://x:1\" }"));
+    let (code, err) =
+        said(&broker("backend = \"docker\"\nbroker_properties = { \"advertised.listeners\" = \"PLAINTEXT://x:1\" }"));
     assert_eq!(code, 2);
     assert!(err.contains("faultline sets `advertised.listeners` itself"), "{err}");
     let (code, err) = said(&broker("backend = \"docker\"\nbroker_properties = { \"Group Session\" = 1 }"));
@@ -335,7 +348,12 @@ fn a_broker_fault_names_a_broker_or_a_role_with_its_fields() {
     let fault = |fields: &str| {
         format!("[cluster]\nbrokers = 3\n[topic]\npartitions = 3\n[[producer]]\nrecords = 10\n[[group]]\nname = \"g\"\n[[fault]]\nkind = \"restart-broker\"\nat = \"1s\"\nduration = \"1s\"\n{fields}\n")
     };
-    for ok in ["broker = 2", "broker = \"coordinator\"", "broker = \"coordinator\"\ngroup = \"g\"", "broker = \"leader\"\npartition = 2"] {
+    for ok in [
+        "broker = 2",
+        "broker = \"coordinator\"",
+        "broker = \"coordinator\"\ngroup = \"g\"",
+        "broker = \"leader\"\npartition = 2",
+    ] {
         let (code, err) = said(&fault(ok));
         assert_eq!(code, 0, "{ok}: {err}");
     }

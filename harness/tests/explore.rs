@@ -39,7 +39,8 @@ fn explore(file: &str, args: &[&str], edit: impl Fn(String) -> String) -> Explor
         .current_dir(common::repo())
         .output()
         .expect("faultline runs");
-    let result = std::fs::read_to_string(out.join("explore.json")).ok().map(|t| serde_json::from_str(&t).expect("JSON"));
+    let result =
+        std::fs::read_to_string(out.join("explore.json")).ok().map(|t| serde_json::from_str(&t).expect("JSON"));
     Explored {
         code: ran.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&ran.stdout).into_owned(),
@@ -84,7 +85,15 @@ fn auto_commit_breaks_and_shrinks_to_one_consumer_crash() {
     assert_eq!(s.faults.len(), 1);
     assert_eq!(s.faults[0].kind(), faultline::scenario::FaultKind::CrashConsumer);
     assert!(s.explore.is_none(), "no [explore]: it runs as written");
-    for said in ["seed 1", "repeat      faultline explore", "--seed 1", "found       case", "shrunk", "reproduces  ", "minimal     crash-consumer"] {
+    for said in [
+        "seed 1",
+        "repeat      faultline explore",
+        "--seed 1",
+        "found       case",
+        "shrunk",
+        "reproduces  ",
+        "minimal     crash-consumer",
+    ] {
         assert!(file.contains(said), "header says `{said}`:\n{file}");
     }
     let ran = std::fs::read_to_string(e.out.join("cases/minimal.toml")).expect("the reproduction's file");
@@ -108,7 +117,11 @@ fn auto_commit_breaks_and_shrinks_to_one_consumer_crash() {
 
 #[test]
 fn store_after_processing_finds_no_loss_and_says_it_is_no_proof() {
-    let e = explore("scenarios/explore/store-after-processing.toml", &["--jobs", "2", "--seed", "1", "--cases", "4"], |t| t);
+    let e = explore(
+        "scenarios/explore/store-after-processing.toml",
+        &["--jobs", "2", "--seed", "1", "--cases", "4"],
+        |t| t,
+    );
     assert_eq!(e.code, 0, "nothing broke\n{}{}", e.stdout, e.stderr);
     assert!(e.stdout.starts_with("NOTHING FOUND"), "{}", e.stdout);
     assert!(e.stdout.contains("not a proof"), "{}", e.stdout);
@@ -134,10 +147,30 @@ type BadCase = (&'static str, &'static [&'static str], fn(String) -> String, &'s
 fn bad_bounds_are_refused_before_anything_runs() {
     let file = "scenarios/explore/auto-commit.toml";
     let cases: [BadCase; 6] = [
-        ("no kinds", &[], |t| t.replace(r#"kinds = ["crash-consumer", "stall-consumer"]"#, "kinds = []"), "explore.kinds: no fault kind"),
-        ("latest before earliest", &[], |t| t.replace(r#"latest = "7s""#, r#"latest = "1s""#), "explore.latest: earlier than `earliest`"),
-        ("fault past run.timeout", &[], |t| t.replace(r#"latest = "7s""#, r#"latest = "29s""#), "would still be on when run.timeout"),
-        ("a member that is not there", &[], |t| t.replace("max_shrinks = 12", "max_shrinks = 12\nmembers = [5]"), "member 5 does not exist"),
+        (
+            "no kinds",
+            &[],
+            |t| t.replace(r#"kinds = ["crash-consumer", "stall-consumer"]"#, "kinds = []"),
+            "explore.kinds: no fault kind",
+        ),
+        (
+            "latest before earliest",
+            &[],
+            |t| t.replace(r#"latest = "7s""#, r#"latest = "1s""#),
+            "explore.latest: earlier than `earliest`",
+        ),
+        (
+            "fault past run.timeout",
+            &[],
+            |t| t.replace(r#"latest = "7s""#, r#"latest = "29s""#),
+            "would still be on when run.timeout",
+        ),
+        (
+            "a member that is not there",
+            &[],
+            |t| t.replace("max_shrinks = 12", "max_shrinks = 12\nmembers = [5]"),
+            "member 5 does not exist",
+        ),
         ("a kind the mock cannot take", &["--kinds", "isolate-broker"], |t| t, "isolate-broker needs backend"),
         ("zero cases", &["--cases", "0"], |t| t, "--cases 0"),
     ];

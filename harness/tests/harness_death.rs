@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 const BIN: &str = env!("CARGO_BIN_EXE_faultline");
 
 /// What a killed harness left, by kind.
@@ -142,7 +141,17 @@ async fn docker_a_harness_killed_in_any_phase_leaves_nothing_after_cleanup_or_th
         };
         let after = left_by(pid).await;
         eprintln!("[figure] killed at {what}: left {before:?}; after {by}: {after:?}");
-        rows.push(format!("| {what} | {} / {} / {} / {} | {by}: {} / {} / {} / {} |", before.containers, before.networks, before.paused, before.workers, after.containers, after.networks, after.paused, after.workers));
+        rows.push(format!(
+            "| {what} | {} / {} / {} / {} | {by}: {} / {} / {} / {} |",
+            before.containers,
+            before.networks,
+            before.paused,
+            before.workers,
+            after.containers,
+            after.networks,
+            after.paused,
+            after.workers
+        ));
         assert_eq!(after, Left::default(), "killed at {what}: left after {by}");
         if *what == "fault active" {
             assert_eq!(before.paused, 1, "the pause was on when the harness died");

@@ -481,7 +481,11 @@ mod tests {
     #[test]
     fn shapes_past_the_cap_are_counted_not_kept() {
         let faults = (0..MAX_SHAPES as u32 + 3).map(|id| {
-            entry(u64::from(id), "nemesis", Event::FaultStart { id, kind: "pause".into(), target: "broker-1".into(), role: None })
+            entry(
+                u64::from(id),
+                "nemesis",
+                Event::FaultStart { id, kind: "pause".into(), target: "broker-1".into(), role: None },
+            )
         });
         let tl = check(faults).timeline;
         assert_eq!((tl.faults.len(), tl.clipped), (MAX_SHAPES, 3));

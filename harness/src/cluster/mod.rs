@@ -7,8 +7,8 @@ mod mock;
 pub mod roles;
 
 pub use docker::{cleanup_all, cleanup_run, cleanup_stale, docker_client, CleanupReport, DockerCluster};
-pub use mock::MockCluster;
 pub(crate) use docker::{process_start, same_process};
+pub use mock::MockCluster;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -270,7 +270,10 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<ExploreResult, ExploreError> {
                 Stage::Reproduce { .. } => "minimal".to_string(),
             };
             let faults: Vec<FaultSpec> = schedule.iter().map(|p| plan.space.fault(p)).collect();
-            let header = [format!("faultline explore {source}, seed {}: {stem}", plan.seed), format!("schedule: {}", describe(schedule))];
+            let header = [
+                format!("faultline explore {source}, seed {}: {stem}", plan.seed),
+                format!("schedule: {}", describe(schedule)),
+            ];
             let text = file::case_text(&plan.base, &format!("{}-{stem}", plan.name), &header, &faults);
             let path = cases_dir.join(format!("{stem}.toml"));
             std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -350,7 +353,8 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<ExploreResult, ExploreError> {
     };
     if let (Some(f), Some(found)) = (&searched.found, &result.found) {
         let faults: Vec<FaultSpec> = f.minimal.iter().map(|p| plan.space.fault(p)).collect();
-        let text = file::case_text(&plan.base, &format!("{}-minimal", plan.name), &output::header(plan, found), &faults);
+        let text =
+            file::case_text(&plan.base, &format!("{}-minimal", plan.name), &output::header(plan, found), &faults);
         let path = opts.out.join("minimal.toml");
         std::fs::write(&path, text).map_err(io(&path))?;
     }

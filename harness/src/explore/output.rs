@@ -89,10 +89,14 @@ pub fn render(r: &ExploreResult, out: &std::path::Path) -> String {
     if let Some(why) = &r.stopped {
         let _ = writeln!(s, "  stopped    {why}");
     }
-    for c in r.cases.iter().filter_map(|c| match &c.judged {
-        Judged::Unjudged { why } => Some(format!("{}: {why}", c.file)),
-        _ => None,
-    }).take(3)
+    for c in r
+        .cases
+        .iter()
+        .filter_map(|c| match &c.judged {
+            Judged::Unjudged { why } => Some(format!("{}: {why}", c.file)),
+            _ => None,
+        })
+        .take(3)
     {
         let _ = writeln!(s, "  unjudged   {c}");
     }

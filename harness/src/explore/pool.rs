@@ -62,7 +62,9 @@ impl Pool {
                                     Ok(Ok(outcome)) => Ran::Judged(Box::new(outcome)),
                                     Ok(Err(session::Error::Run(RunError::Interrupted))) => Ran::Interrupted,
                                     Ok(Err(e)) => Ran::Failed(e.to_string()),
-                                    Err(_) => Ran::Failed(format!("the harness panicked running {}", job.source.display())),
+                                    Err(_) => {
+                                        Ran::Failed(format!("the harness panicked running {}", job.source.display()))
+                                    }
                                 }
                             }
                         };

@@ -18,10 +18,15 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case", tag = "judged")]
 pub enum Judged {
     /// Expectations broken: their keys, and each as "lost = 0 (got 3)".
-    Broke { keys: Vec<String>, said: Vec<String> },
+    Broke {
+        keys: Vec<String>,
+        said: Vec<String>,
+    },
     Held,
     /// The run could not be judged; why.
-    Unjudged { why: String },
+    Unjudged {
+        why: String,
+    },
 }
 
 impl Judged {
@@ -255,7 +260,10 @@ mod tests {
         let mut runs = 0;
         let mut trial = |_: Stage, values: &[Vec<(u8, u32)>]| -> Result<Vec<Judged>, String> {
             runs += values.len();
-            Ok(values.iter().map(|v| if v.iter().any(|&(k, t)| k == 2 && t >= 30) { broke("lost") } else { Judged::Held }).collect())
+            Ok(values
+                .iter()
+                .map(|v| if v.iter().any(|&(k, t)| k == 2 && t >= 30) { broke("lost") } else { Judged::Held })
+                .collect())
         };
         let out = search(&strategy, rng(7), &limits(), &mut trial);
         let found = out.found.expect("a breaking schedule among 50");
@@ -263,7 +271,11 @@ mod tests {
         assert!(!found.steps.is_empty() && found.steps.last() == Some(&found.minimal));
         assert_eq!((found.reproduced, found.runs), (5, 5));
         assert_eq!(found.broke, vec!["lost = 0 (got 1)".to_string()]);
-        assert_eq!(out.cases.len(), found.case + 1 + (found.case % 2 == 0) as usize, "the search stops at the batch that broke");
+        assert_eq!(
+            out.cases.len(),
+            found.case + 1 + (found.case % 2 == 0) as usize,
+            "the search stops at the batch that broke"
+        );
         assert!(runs > out.cases.len());
     }
 

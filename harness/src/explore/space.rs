@@ -91,9 +91,7 @@ impl Space {
                 faults.sort_by_key(|f| f.at);
                 faults
             })
-            .prop_filter("two faults on one target at once, or every member gone", move |s| {
-                injectable(s, group_size)
-            })
+            .prop_filter("two faults on one target at once, or every member gone", move |s| injectable(s, group_size))
             .boxed()
     }
 
@@ -130,9 +128,14 @@ impl Space {
         let (partition, on) = (None, None);
         match p.kind {
             FaultKind::PauseBroker => FaultSpec::PauseBroker { when, broker, partition, group: on, duration },
-            FaultKind::RestartBroker => {
-                FaultSpec::RestartBroker { when, broker, partition, group: on, duration, restart: RestartMode::default() }
-            }
+            FaultKind::RestartBroker => FaultSpec::RestartBroker {
+                when,
+                broker,
+                partition,
+                group: on,
+                duration,
+                restart: RestartMode::default(),
+            },
             FaultKind::NetworkCut => {
                 FaultSpec::NetworkCut { when, broker, partition, group: on, duration, cut: CutMode::default() }
             }
@@ -189,7 +192,8 @@ fn lasts(kind: FaultKind) -> bool {
 impl fmt::Display for Planned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (at, d) = (secs(self.at), secs(self.duration));
-        let target = if self.kind.on_broker() { format!("broker {}", self.target) } else { format!("m{}", self.target) };
+        let target =
+            if self.kind.on_broker() { format!("broker {}", self.target) } else { format!("m{}", self.target) };
         match self.kind {
             FaultKind::CrashConsumer => write!(f, "{} {target} at {at} (replaced {d} later)", self.kind.name()),
             FaultKind::LeaveConsumer => write!(f, "{} {target} at {at}", self.kind.name()),
@@ -255,7 +259,9 @@ mod tests {
                     match p.kind {
                         FaultKind::LeaveConsumer => prop_assert_eq!(p.duration, Duration::ZERO),
                         // 250ms rounds up to one step.
-                        _ => prop_assert!(p.duration >= Duration::from_millis(500) && p.duration <= Duration::from_secs(5)),
+                        _ => prop_assert!(
+                            p.duration >= Duration::from_millis(500) && p.duration <= Duration::from_secs(5)
+                        ),
                     }
                     match p.kind {
                         FaultKind::PauseBroker => prop_assert_eq!(p.target, 1),
@@ -283,8 +289,16 @@ mod tests {
             duration: Duration::from_millis(500),
             target: 1,
         };
-        let pause = Planned { kind: FaultKind::PauseBroker, at: Duration::from_secs(3), duration: Duration::from_secs(4), target: 1 };
-        assert_eq!(describe(&[crash.clone(), pause]), "crash-consumer m1 at 2.5s (replaced 0.5s later); pause-broker broker 1 at 3s for 4s");
+        let pause = Planned {
+            kind: FaultKind::PauseBroker,
+            at: Duration::from_secs(3),
+            duration: Duration::from_secs(4),
+            target: 1,
+        };
+        assert_eq!(
+            describe(&[crash.clone(), pause]),
+            "crash-consumer m1 at 2.5s (replaced 0.5s later); pause-broker broker 1 at 3s for 4s"
+        );
         assert_eq!(space.sample(FaultKind::LeaveConsumer)[0].to_string(), "leave-consumer m1 at 1s");
     }
 
@@ -306,7 +320,10 @@ mod tests {
         assert!(!injectable(&[at(LeaveConsumer, 1000, 0, 1), at(StallConsumer, 9000, 100, 1)], 3));
         assert!(injectable(&[at(LeaveConsumer, 1000, 0, 1), at(LeaveConsumer, 1000, 0, 2)], 3));
         assert!(!injectable(&[at(LeaveConsumer, 1000, 0, 0), at(LeaveConsumer, 1000, 0, 1)], 2));
-        assert!(injectable(&[at(JoinConsumer, 500, 0, 0), at(LeaveConsumer, 1000, 0, 0), at(LeaveConsumer, 1000, 0, 1)], 2));
+        assert!(injectable(
+            &[at(JoinConsumer, 500, 0, 0), at(LeaveConsumer, 1000, 0, 0), at(LeaveConsumer, 1000, 0, 1)],
+            2
+        ));
 
         // Drawn and shrunk schedules alike: a random walk down the value
         // tree, as the search's shrinking walks it, never leaves the rule.

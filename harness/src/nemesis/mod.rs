@@ -132,7 +132,8 @@ async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), Fault
         (Some(b), Some(id)) if b.id().is_none() => (format!("broker-{id}"), Some(role_of(b, &t))),
         _ => (fault.action.target(), None),
     };
-    let _ = t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone(), role }));
+    let _ =
+        t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone(), role }));
     tracing::info!("fault #{id} {kind} on {target}");
     let broker = broker.unwrap_or_default();
 

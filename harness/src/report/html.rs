@@ -533,8 +533,8 @@ mod tests {
 
     use super::*;
     use crate::checker::{self, timeline::MAX_BUCKETS};
-    use crate::ledger::{Entry, Event, RecordId, Role};
     use crate::ledger::RunRecord;
+    use crate::ledger::{Entry, Event, RecordId, Role};
 
     fn entry(t: u64, src: &str, ev: Event) -> Entry {
         Entry { t, src: src.into(), ev }
@@ -570,7 +570,11 @@ mod tests {
             entry(20, "g0-m0", Event::Assigned { parts: vec![0, 1], generation: 1 }),
             entry(30, "p0", Event::Acked { id, p: 0, o: 0 }),
             entry(40, "g0-m0", Event::Processed { p: 0, o: 0, id }),
-            entry(500, "nemesis", Event::FaultStart { id: 1, kind: "crash-consumer".into(), target: target.into(), role: None }),
+            entry(
+                500,
+                "nemesis",
+                Event::FaultStart { id: 1, kind: "crash-consumer".into(), target: target.into(), role: None },
+            ),
             entry(600, "g0-m0", Event::Exited { code: None, signal: Some(9) }),
             entry(900, "nemesis", Event::FaultEnd { id: 1, err: None }),
             entry(1000, "g0-m0", Event::Started { role: Role::Consumer, group: Some("faultline-r1-g0".into()) }),

@@ -9,8 +9,8 @@ mod clusters;
 mod watchdog;
 
 pub use clusters::Clusters;
-pub use watchdog::{Limits, Phase, GRACE_ENV};
 use watchdog::Clock;
+pub use watchdog::{Limits, Phase, GRACE_ENV};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -83,12 +83,12 @@ impl Limits {
     pub fn from_env() -> Result<Limits, String> {
         match std::env::var(GRACE_ENV) {
             Err(_) => Ok(Limits::from_grace(DEFAULT_GRACE)),
-            Ok(v) => humantime::parse_duration(v.trim())
-                .map_err(|e| format!("{GRACE_ENV}={v}: {e}"))
-                .and_then(|g| match g >= Duration::from_secs(1) {
+            Ok(v) => humantime::parse_duration(v.trim()).map_err(|e| format!("{GRACE_ENV}={v}: {e}")).and_then(|g| {
+                match g >= Duration::from_secs(1) {
                     true => Ok(Limits::from_grace(g)),
                     false => Err(format!("{GRACE_ENV}={v}: the grace must be at least 1s")),
-                }),
+                }
+            }),
         }
     }
 
@@ -212,7 +212,9 @@ pub fn arm(clock: Clock, run_id: &str, workers: WorkerSet, docker: bool) -> Back
                         })
                     });
                     if !matches!(removed, Ok(Ok(Ok(_)))) {
-                        eprintln!("faultline: watchdog: the containers of {id} may be left; `faultline cleanup` removes them");
+                        eprintln!(
+                            "faultline: watchdog: the containers of {id} may be left; `faultline cleanup` removes them"
+                        );
                     }
                 }
             }));

@@ -198,7 +198,10 @@ impl FaultKind {
 
     /// Aimed at a broker, not at a member of a group.
     pub fn on_broker(self) -> bool {
-        matches!(self, FaultKind::PauseBroker | FaultKind::RestartBroker | FaultKind::NetworkCut | FaultKind::IsolateBroker)
+        matches!(
+            self,
+            FaultKind::PauseBroker | FaultKind::RestartBroker | FaultKind::NetworkCut | FaultKind::IsolateBroker
+        )
     }
 }
 

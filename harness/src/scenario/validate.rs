@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use super::plan::{Action, BrokerTarget, Fault, GroupIx, MemberId, Trigger};
-use super::{Backend, BrokerRef, BrokerRole, Client, CommitStrategy, ExploreSpec, FaultKind, FaultSpec, Flavor, GroupProtocol, Scenario};
+use super::{
+    Backend, BrokerRef, BrokerRole, Client, CommitStrategy, ExploreSpec, FaultKind, FaultSpec, Flavor, GroupProtocol,
+    Scenario,
+};
 
 /// The ranges every count and duration of a file must lie in. A zero or an
 /// absurd value is a typo, and some (a zero timeout) would make a run that
@@ -245,8 +248,11 @@ const OWN_BROKER_PROPERTIES: [&str; 10] = [
 fn broker_properties(s: &Scenario) -> Result<(), Problem> {
     let Some(name) = s.cluster.broker_properties.keys().next() else { return Ok(()) };
     if s.cluster.backend != Backend::Docker || s.cluster.flavor != Flavor::Kafka {
-        return Err(problem(&["cluster", "broker_properties", name], "broker settings need backend = \"docker\" and Kafka")
-            .help("the embedded mock and Redpanda take no broker properties from a scenario"));
+        return Err(problem(
+            &["cluster", "broker_properties", name],
+            "broker settings need backend = \"docker\" and Kafka",
+        )
+        .help("the embedded mock and Redpanda take no broker properties from a scenario"));
     }
     for name in s.cluster.broker_properties.keys() {
         let path = ["cluster", "broker_properties", name.as_str()];
@@ -345,8 +351,10 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         Trigger::At(at) => before_timeout(&["fault", &idx, "at"], at, s)?,
         // A trigger past what the workload can reach would never fire: the
         // fault would silently not happen.
-        Trigger::AfterProcessed(n) => count(&["fault", &idx, "after_processed"], n, (1, produced * s.groups.len() as u64))
-            .map_err(|p| p.help("the groups process each produced record once, barring redeliveries"))?,
+        Trigger::AfterProcessed(n) => {
+            count(&["fault", &idx, "after_processed"], n, (1, produced * s.groups.len() as u64))
+                .map_err(|p| p.help("the groups process each produced record once, barring redeliveries"))?
+        }
         Trigger::AfterAcked(n) => count(&["fault", &idx, "after_acked"], n, (1, produced))
             .map_err(|p| p.help("the producers write this many records in all"))?,
     }
@@ -386,7 +394,11 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         (BrokerRef::Role(BrokerRole::Coordinator), None, g) => Ok(BrokerTarget::Coordinator(group(g)?)),
         (BrokerRef::Role(BrokerRole::Leader), Some(p), None) if p >= s.topic.partitions => Err(err(
             "partition",
-            format!("partition {p} does not exist; the topic has {} (0 to {})", s.topic.partitions, s.topic.partitions - 1),
+            format!(
+                "partition {p} does not exist; the topic has {} (0 to {})",
+                s.topic.partitions,
+                s.topic.partitions - 1
+            ),
         )),
         (BrokerRef::Role(BrokerRole::Leader), Some(p), None) => Ok(BrokerTarget::Leader(p)),
         (BrokerRef::Role(BrokerRole::Leader), _, Some(_)) | (BrokerRef::Id(_), None, Some(_)) => {

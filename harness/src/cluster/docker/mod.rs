@@ -26,8 +26,8 @@ mod spec;
 
 pub use cleanup::{cleanup_all, cleanup_run, cleanup_stale, CleanupReport};
 pub use engine::connect as docker_client;
-pub(crate) use engine::{process_start, same_process};
 pub(super) use engine::IMAGE_ENV;
+pub(crate) use engine::{process_start, same_process};
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
