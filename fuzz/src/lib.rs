@@ -38,9 +38,7 @@ pub fn scenario(data: &[u8]) {
             let lines = text.lines().count().max(1);
             assert!(e.line <= lines + 1, "error names line {} of a {lines}-line file: {e}", e.line);
             let mut out = String::new();
-            miette::GraphicalReportHandler::new()
-                .render_report(&mut out, &e)
-                .expect("a scenario error renders");
+            miette::GraphicalReportHandler::new().render_report(&mut out, &e).expect("a scenario error renders");
             std::hint::black_box(out);
         }
     }
@@ -64,7 +62,9 @@ pub fn ledger(data: &[u8]) {
         (Err(line), Err(ReadError::Parse { line: got, .. })) => {
             assert_eq!(got, line, "the reader and a line-by-line reading disagree on the bad line");
         }
-        (Ok(entries), Err(e)) => panic!("the reader failed ({e}) where a line-by-line reading has {} entries", entries.len()),
+        (Ok(entries), Err(e)) => {
+            panic!("the reader failed ({e}) where a line-by-line reading has {} entries", entries.len())
+        }
         (Err(line), Ok(_)) => panic!("the reader accepted a ledger whose line {line} is not an entry"),
         (Err(_), Err(e)) => panic!("the reader failed with {e}, not a parse error"),
     }
@@ -92,8 +92,10 @@ fn reference(data: &[u8]) -> Result<Vec<Entry>, usize> {
 
 /// Every count held to some expectation, the way `faultline run` judges.
 fn judge(verdict: Verdict) {
-    let expect: BTreeMap<Key, Expectation> =
-        Key::all().enumerate().map(|(i, k)| (k, [Expectation::Eq(0), Expectation::Ge(1), Expectation::Any][i % 3])).collect();
+    let expect: BTreeMap<Key, Expectation> = Key::all()
+        .enumerate()
+        .map(|(i, k)| (k, [Expectation::Eq(0), Expectation::Ge(1), Expectation::Any][i % 3]))
+        .collect();
     let run = RunRecord {
         run_id: "fuzz".into(),
         dir: PathBuf::from("fuzz"),
