@@ -42,7 +42,7 @@ fn elapsed_secs(r: &Run) -> f64 {
 fn assert_case(r: &Run) {
     let v = &r.verdict;
     match name(r).as_str() {
-        "1-bounded-catch-up" => common::assert_bounded_groups(r, 3, 3000, 9000),
+        "1-bounded-catch-up" => common::assert_bounded_groups(r, 3, 3000, 11000),
         "1-idle-timeout-under-pause" => {
             // The idle group was consuming when the broker froze, and quit
             // during the pause, not before it.

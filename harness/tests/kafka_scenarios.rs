@@ -158,3 +158,62 @@ fn docker_a_sweep_of_pause_against_session_timeout_finds_where_the_session_is_lo
         }
     }
 }
+
+/// The scenarios of a folder matching `prefix`, each pair sharing a cluster.
+fn kip848(prefix: &str) -> Vec<Run> {
+    let files: Vec<_> = common::scenario_files("scenarios/kip848")
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    assert_eq!(files.len(), 2, "{prefix}: the KIP-848 file and its classic twin");
+    let suite = common::run_suite(&files, &[]);
+    assert_eq!(suite.code, 0, "{}", suite.stdout);
+    assert_eq!(suite.runs.len(), 2);
+    assert!(suite.stdout.contains("reused from"), "the pair shares one cluster:\n{}", suite.stdout);
+    suite.runs
+}
+
+/// "consumer" or "classic", from the run's scenario name.
+fn protocol(r: &Run) -> &'static str {
+    if r.verdict["scenario"].as_str().is_some_and(|s| s.ends_with("-classic")) {
+        "classic"
+    } else {
+        "consumer"
+    }
+}
+
+/// KIP-848 with the session set on the broker (broker_properties): a
+/// crashed member's partitions move after that 6 s session, not Kafka's
+/// 45 s default; the classic twin sets the same session on the client.
+#[test]
+fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
+    let mut rows = Vec::new();
+    for r in kip848("consumer-crash") {
+        assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+        let rejoin = common::time_to_rejoin(&r).expect("the partitions moved");
+        assert!(
+            rejoin < 30.0,
+            "{}: taken over {rejoin:.1}s after the crash: the 6 s session did not hold",
+            protocol(&r)
+        );
+        rows.push(common::case_row(&r, &format!("rdkafka/{}", protocol(&r))));
+    }
+    common::write_figures("kip848-crash.txt", &rows);
+}
+
+/// A pause aimed at the coordinator on 3 brokers hits the broker that holds
+/// the role when it starts, under both protocols; nothing is lost.
+#[test]
+fn docker_kip848_a_paused_coordinator_is_found_and_named_in_the_ledger() {
+    let mut rows = Vec::new();
+    for r in kip848("coordinator-pause") {
+        assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+        let start = r.ledger.iter().find_map(|e| e["ev"]["fault-start"].as_object().cloned()).expect("fault-start");
+        let target = start["target"].as_str().expect("target");
+        assert!(["broker-1", "broker-2", "broker-3"].contains(&target), "{target}");
+        assert!(start["role"].as_str().is_some_and(|r| r.starts_with("coordinator of group faultline-")), "{start:?}");
+        assert_fault_window(&r);
+        rows.push(format!("{}  paused {target}", common::case_row(&r, &format!("rdkafka/{}", protocol(&r)))));
+    }
+    common::write_figures("kip848-coordinator.txt", &rows);
+}

@@ -99,7 +99,7 @@ fn seek_to_end_on_resume_is_reported_as_skipped_on_purpose() {
 fn bounded_groups_stop_exactly_at_their_start_time_high_watermarks() {
     let r = on_mock("scenarios/cases/1-bounded-catch-up.toml");
     assert_eq!(r.code, 0, "{:#}", r.verdict);
-    common::assert_bounded_groups(&r, 3, 3000, 9000);
+    common::assert_bounded_groups(&r, 3, 3000, 11000);
 }
 
 /// Child processes of `pid`, from /proc.
