@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const CLIENTS: [&str; 3] = ["rdkafka", "franz-go", "confluent-kafka-go"];
+const CLIENTS: [&str; 4] = ["rdkafka", "franz-go", "confluent-kafka-go", "java"];
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");

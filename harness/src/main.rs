@@ -48,7 +48,7 @@ enum Cmd {
         #[arg(long, value_parser = parse_backend)]
         backend: Option<Backend>,
         /// Run every group (but those with a `command`) on this client:
-        /// "rdkafka", "franz-go" or "confluent-kafka-go".
+        /// "rdkafka", "franz-go", "confluent-kafka-go" or "java".
         #[arg(long, value_parser = parse_client)]
         client: Option<Client>,
     },
@@ -144,6 +144,10 @@ enum Cmd {
         /// Where the check's run folder is written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+        /// The cluster: the embedded mock (default), or Kafka in Docker for
+        /// clients that cannot talk to the mock (java).
+        #[arg(long, value_parser = parse_backend, default_value = "mock")]
+        backend: Backend,
         /// The program and its arguments, after `--`.
         #[arg(required = true, last = true)]
         command: Vec<String>,
@@ -195,7 +199,7 @@ fn main() -> ExitCode {
         }
         Cmd::Cleanup => cleanup(),
         Cmd::Schema { worker } => schema(worker),
-        Cmd::WorkerCheck { reports, command } => worker_check(&command, &reports),
+        Cmd::WorkerCheck { reports, backend, command } => worker_check(&command, &reports, backend),
     };
     ExitCode::from(code)
 }
@@ -382,8 +386,8 @@ fn schema(worker: bool) -> u8 {
     PASS
 }
 
-fn worker_check(command: &[String], reports: &std::path::Path) -> u8 {
-    match faultline::worker_check::check(command, reports) {
+fn worker_check(command: &[String], reports: &std::path::Path, backend: Backend) -> u8 {
+    match faultline::worker_check::check(command, reports, backend) {
         Ok(report) => {
             print!("{}", report.render(command));
             if report.problems.is_empty() {
@@ -427,10 +431,10 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
 }
 
 fn parse_client(s: &str) -> Result<Client, String> {
-    [Client::Rdkafka, Client::FranzGo, Client::ConfluentKafkaGo]
+    [Client::Rdkafka, Client::FranzGo, Client::ConfluentKafkaGo, Client::Java]
         .into_iter()
         .find(|c| c.name() == s)
-        .ok_or_else(|| format!("unknown client `{s}`; use rdkafka, franz-go or confluent-kafka-go"))
+        .ok_or_else(|| format!("unknown client `{s}`; use rdkafka, franz-go, confluent-kafka-go or java"))
 }
 
 fn run(

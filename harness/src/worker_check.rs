@@ -1,7 +1,8 @@
 //! `faultline worker-check -- PROGRAM ARGS...`: puts a worker program through
-//! a short scenario on the embedded mock (commits every 50 records, a fetch
-//! pause, a crash and a replacement) and lists every way it broke the worker
-//! protocol, each with what was seen.
+//! a short scenario on the embedded mock, or on Kafka in Docker with
+//! `--backend docker` (commits every 50 records, a fetch pause, a crash and a
+//! replacement) and lists every way it broke the worker protocol, each with
+//! what was seen.
 //!
 //! One member at a time: the mock completes a rebalance as soon as the
 //! leader's SyncGroup arrives and answers a follower's later SyncGroup with
@@ -16,14 +17,14 @@ use std::path::Path;
 use crate::checker::Class;
 use crate::judge::Outcome;
 use crate::runner::RunError;
-use crate::scenario::{self, Key};
+use crate::scenario::{self, Backend, Key};
 use crate::session::{Error, Session};
 
 /// The scenario, with the command filled in.
 const SCENARIO: &str = r#"
 description = "worker-check: sync-batch commits, a fetch pause, a crash and a replacement"
 [cluster]
-backend = "mock"
+backend = BACKEND
 [topic]
 partitions = 3
 [[producer]]
@@ -85,9 +86,9 @@ impl Report {
 }
 
 /// Runs the check; `Err` when the harness itself could not run it.
-pub fn check(command: &[String], reports_dir: &Path) -> Result<Report, Error> {
+pub fn check(command: &[String], reports_dir: &Path, backend: Backend) -> Result<Report, Error> {
     let argv = serde_json::to_string(command).expect("strings serialize");
-    let text = SCENARIO.replace("COMMAND", &argv);
+    let text = SCENARIO.replace("COMMAND", &argv).replace("BACKEND", &format!("{:?}", backend.name()));
     let s = scenario::parse(Path::new("worker-check.toml"), &text)?;
     let mut session = Session::new()?.reports_dir(reports_dir);
     match session.run(&s, None) {

@@ -372,3 +372,14 @@ fn a_broker_fault_names_a_broker_or_a_role_with_its_fields() {
         assert!(err.contains(says), "{fields}: says `{says}`:\n{err}");
     }
 }
+
+/// The Java client on the mock would hang for 20 minutes; it is refused with why.
+#[test]
+fn the_java_client_on_the_mock_is_refused_with_the_reason() {
+    let (code, err) = said("[[producer]]\nrecords = 10\n[[group]]\nclient = \"java\"\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:4: group[0].client: the Java client cannot talk to librdkafka's mock"), "{err}");
+    let (code, err) =
+        said("[cluster]\nbackend = \"docker\"\n[[producer]]\nrecords = 10\n[[group]]\nclient = \"java\"\n");
+    assert_eq!(code, 0, "{err}");
+}

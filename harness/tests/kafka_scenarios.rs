@@ -159,14 +159,15 @@ fn docker_a_sweep_of_pause_against_session_timeout_finds_where_the_session_is_lo
     }
 }
 
-/// The scenarios of a folder matching `prefix`, each pair sharing a cluster.
-fn kip848(prefix: &str) -> Vec<Run> {
+/// The scenarios of scenarios/kip848/ whose names start with `prefix`, the
+/// pair sharing a cluster; `extra`: arguments of `faultline run`.
+fn kip848(prefix: &str, extra: &[&str]) -> Vec<Run> {
     let files: Vec<_> = common::scenario_files("scenarios/kip848")
         .into_iter()
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .collect();
     assert_eq!(files.len(), 2, "{prefix}: the KIP-848 file and its classic twin");
-    let suite = common::run_suite(&files, &[]);
+    let suite = common::run_suite(&files, extra);
     assert_eq!(suite.code, 0, "{}", suite.stdout);
     assert_eq!(suite.runs.len(), 2);
     assert!(suite.stdout.contains("reused from"), "the pair shares one cluster:\n{}", suite.stdout);
@@ -184,19 +185,22 @@ fn protocol(r: &Run) -> &'static str {
 
 /// KIP-848 with the session set on the broker (broker_properties): a
 /// crashed member's partitions move after that 6 s session, not Kafka's
-/// 45 s default; the classic twin sets the same session on the client.
+/// 45 s default; the classic twin sets the same session on the client. On
+/// librdkafka and on Apache Kafka's Java consumer.
 #[test]
 fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
     let mut rows = Vec::new();
-    for r in kip848("consumer-crash") {
-        assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
-        let rejoin = common::time_to_rejoin(&r).expect("the partitions moved");
-        assert!(
-            rejoin < 30.0,
-            "{}: taken over {rejoin:.1}s after the crash: the 6 s session did not hold",
-            protocol(&r)
-        );
-        rows.push(common::case_row(&r, &format!("rdkafka/{}", protocol(&r))));
+    for client in ["rdkafka", "java"] {
+        for r in kip848("consumer-crash", &["--client", client]) {
+            assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+            let rejoin = common::time_to_rejoin(&r).expect("the partitions moved");
+            assert!(
+                rejoin < 30.0,
+                "{client}/{}: taken over {rejoin:.1}s after the crash: the 6 s session did not hold",
+                protocol(&r)
+            );
+            rows.push(common::case_row(&r, &format!("{client}/{}", protocol(&r))));
+        }
     }
     common::write_figures("kip848-crash.txt", &rows);
 }
@@ -206,7 +210,7 @@ fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
 #[test]
 fn docker_kip848_a_paused_coordinator_is_found_and_named_in_the_ledger() {
     let mut rows = Vec::new();
-    for r in kip848("coordinator-pause") {
+    for r in kip848("coordinator-pause", &[]) {
         assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
         let start = r.ledger.iter().find_map(|e| e["ev"]["fault-start"].as_object().cloned()).expect("fault-start");
         let target = start["target"].as_str().expect("target");

@@ -425,6 +425,8 @@ pub enum Client {
     FranzGo,
     /// clients/confluent-kafka-go: github.com/confluentinc/confluent-kafka-go.
     ConfluentKafkaGo,
+    /// clients/java: Apache Kafka's own consumer (org.apache.kafka:kafka-clients).
+    Java,
 }
 
 impl Client {
@@ -433,6 +435,7 @@ impl Client {
             Client::Rdkafka => "rdkafka",
             Client::FranzGo => "franz-go",
             Client::ConfluentKafkaGo => "confluent-kafka-go",
+            Client::Java => "java",
         }
     }
 }

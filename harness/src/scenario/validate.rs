@@ -182,6 +182,14 @@ pub fn validate(s: &Scenario) -> Result<Vec<Fault>, Problem> {
                 }
             }
         }
+        if g.client == Client::Java && s.cluster.backend == Backend::Mock {
+            return Err(problem(
+                &["group", &i, "client"],
+                "the Java client cannot talk to librdkafka's mock: it opens with ApiVersions v4, the mock \
+                 answers that with an UNSUPPORTED_VERSION it cannot read, and it stays throttled for 20 minutes",
+            )
+            .help("use backend = \"docker\" (Kafka), or another client on the mock"));
+        }
         if g.client == Client::ConfluentKafkaGo && g.commit == CommitStrategy::Async {
             return Err(problem(
                 &["group", &i, "commit"],
