@@ -159,17 +159,18 @@ fn docker_a_sweep_of_pause_against_session_timeout_finds_where_the_session_is_lo
     }
 }
 
-/// The scenarios of scenarios/kip848/ whose names start with `prefix`, the
-/// pair sharing a cluster; `extra`: arguments of `faultline run`.
-fn kip848(prefix: &str, extra: &[&str]) -> Vec<Run> {
+/// The scenarios of scenarios/kip848/ whose names start with one of
+/// `prefixes` (each a KIP-848 file and its classic twin), run on one shared
+/// cluster; `extra`: arguments of `faultline run`.
+fn kip848(prefixes: &[&str], extra: &[&str]) -> Vec<Run> {
     let files: Vec<_> = common::scenario_files("scenarios/kip848")
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .filter(|p| prefixes.iter().any(|prefix| p.file_name().unwrap().to_string_lossy().starts_with(prefix)))
         .collect();
-    assert_eq!(files.len(), 2, "{prefix}: the KIP-848 file and its classic twin");
+    assert_eq!(files.len(), 2 * prefixes.len(), "{prefixes:?}: each a KIP-848 file and its classic twin");
     let suite = common::run_suite(&files, extra);
     assert_eq!(suite.code, 0, "{}", suite.stdout);
-    assert_eq!(suite.runs.len(), 2);
+    assert_eq!(suite.runs.len(), files.len());
     assert!(suite.stdout.contains("reused from"), "the pair shares one cluster:\n{}", suite.stdout);
     suite.runs
 }
@@ -191,7 +192,7 @@ fn protocol(r: &Run) -> &'static str {
 fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
     let mut rows = Vec::new();
     for client in ["rdkafka", "java"] {
-        for r in kip848("consumer-crash", &["--client", client]) {
+        for r in kip848(&["consumer-crash"], &["--client", client]) {
             assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
             let rejoin = common::time_to_rejoin(&r).expect("the partitions moved");
             assert!(
@@ -210,7 +211,7 @@ fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
 #[test]
 fn docker_kip848_a_paused_coordinator_is_found_and_named_in_the_ledger() {
     let mut rows = Vec::new();
-    for r in kip848("coordinator-pause", &[]) {
+    for r in kip848(&["coordinator-pause"], &[]) {
         assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
         let start = r.ledger.iter().find_map(|e| e["ev"]["fault-start"].as_object().cloned()).expect("fault-start");
         let target = start["target"].as_str().expect("target");
@@ -220,4 +221,32 @@ fn docker_kip848_a_paused_coordinator_is_found_and_named_in_the_ledger() {
         rows.push(format!("{}  paused {target}", common::case_row(&r, &format!("rdkafka/{}", protocol(&r)))));
     }
     common::write_figures("kip848-coordinator.txt", &rows);
+}
+
+/// A restart of the coordinator and churn (members joining and leaving at
+/// once), each beside its classic twin, on one cluster: nothing lost, and
+/// under KIP-848 churn moves only the partitions that must move, so far
+/// fewer records come again than under the classic protocol's rebalances of
+/// the whole group.
+#[test]
+fn docker_kip848_restart_and_churn_lose_nothing_and_churn_redelivers_less() {
+    let runs = kip848(&["restart", "churn"], &[]);
+    let mut rows = Vec::new();
+    for r in &runs {
+        assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+        rows.push(common::case_row(r, &format!("rdkafka/{}", protocol(r))));
+    }
+    let churn = |p: &str| {
+        let r = runs
+            .iter()
+            .find(|r| r.verdict["scenario"].as_str().is_some_and(|s| s.starts_with("churn")) && protocol(r) == p);
+        count(&r.expect("churn run").verdict, "redelivery")
+    };
+    assert!(
+        churn("consumer") < churn("classic"),
+        "KIP-848 {} vs classic {} redelivered",
+        churn("consumer"),
+        churn("classic")
+    );
+    common::write_figures("kip848-restart-churn.txt", &rows);
 }
