@@ -123,19 +123,16 @@ async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), Fault
     wait_for_trigger(&fault, &t.progress, start).await;
     let (id, kind) = (fault.id, fault.action.kind());
     let fail = |reason: String| FaultError { id, kind, what: "could not be injected", reason };
-    // A broker aimed at by its role is looked up now, as the fault starts.
-    let broker = match fault.action.broker() {
-        None => None,
-        Some(b) => Some(resolve(b, &t).await.map_err(|e| fail(e.to_string()))?),
+    // A broker aimed at by its role is looked up now, as the fault starts;
+    // only broker faults read `broker`.
+    let (broker, role) = match fault.action.broker() {
+        None => (0, None),
+        Some(b) => (resolve(b, &t).await.map_err(|e| fail(e.to_string()))?, b.id().is_none().then(|| role_of(b, &t))),
     };
-    let (target, role) = match (fault.action.broker(), broker) {
-        (Some(b), Some(id)) if b.id().is_none() => (format!("broker-{id}"), Some(role_of(b, &t))),
-        _ => (fault.action.target(), None),
-    };
+    let target = if role.is_some() { format!("broker-{broker}") } else { fault.action.target() };
     let _ =
         t.events.send(("nemesis".into(), Event::FaultStart { id, kind: kind.into(), target: target.clone(), role }));
     tracing::info!("fault #{id} {kind} on {target}");
-    let broker = broker.unwrap_or_default();
 
     let worker = |m: MemberId| {
         let name = WorkerId::Member(m).to_string();
