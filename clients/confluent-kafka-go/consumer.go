@@ -31,6 +31,10 @@ type member struct {
 	spec  *consumerSpec
 	c     *kafka.Consumer
 	topic string
+	// The commands from stdin, and whether hold-record armed a hold of the
+	// next record.
+	cmds <-chan command
+	hold bool
 	// Fetching was paused on request: keep it paused across rebalances.
 	paused      bool
 	sinceCommit uint32
@@ -137,6 +141,7 @@ func (m *member) autoCommit() bool {
 // run consumes until stop (or end of stdin), bounded or idle completion, or
 // an error the built-in worker also treats as fatal.
 func (m *member) run(cmds <-chan command) error {
+	m.cmds = cmds
 	lastRecord := time.Now()
 	for {
 		select {
@@ -152,6 +157,11 @@ func (m *member) run(cmds <-chan command) error {
 				if err := m.resumeFetch(cmd.seekToEnd); err != nil {
 					return err
 				}
+			case cmd.hold:
+				m.hold = true
+			case cmd.release:
+				// No record held yet: the pending hold is off.
+				m.hold = false
 			}
 		default:
 		}
@@ -174,9 +184,47 @@ func (m *member) run(cmds <-chan command) error {
 		}
 		lastRecord = time.Now()
 		if err := m.handle(msg); err != nil {
+			if errors.Is(err, errStoppedHolding) {
+				return nil
+			}
 			return err
 		}
 	}
+}
+
+// errStoppedHolding: stop (or the end of stdin) came while a record was
+// held; the worker leaves without processing it.
+var errStoppedHolding = errors.New("stopped while holding a record")
+
+// holdRecord: hold-record armed a hold and (p, o) is the next record to
+// process. Report it, then block this goroutine, the one that polls, until
+// release-record (nil: process it) or stop / the end of stdin
+// (errStoppedHolding). Nothing polls meanwhile, so no rebalance callback,
+// commit result or error is served, but librdkafka's own threads go on:
+// heartbeats, fetches into its queues, its auto commit of stored offsets,
+// and its max.poll.interval.ms timer, after which it leaves the group by
+// itself (the next Poll returns that as an error, a client-error, and
+// serves the loss; then it rejoins). pause-fetch and resume-fetch are
+// applied during the hold; a second hold-record is ignored.
+func (m *member) holdRecord(p int32, o int64) error {
+	emit(event("holding-record", holdingEv{P: p, O: o}))
+	for cmd := range m.cmds {
+		switch {
+		case cmd.release:
+			return nil
+		case cmd.stop:
+			return errStoppedHolding
+		case cmd.pause:
+			if err := m.pauseFetch(); err != nil {
+				return err
+			}
+		case cmd.resume:
+			if err := m.resumeFetch(cmd.seekToEnd); err != nil {
+				return err
+			}
+		}
+	}
+	return errStoppedHolding
 }
 
 // handleEvent reports what Poll returned besides records.
@@ -207,6 +255,12 @@ func (m *member) handle(msg *kafka.Message) error {
 		return m.finishPartition(p, hwm)
 	}
 	id := decodeID(msg.Value)
+	if m.hold {
+		m.hold = false
+		if err := m.holdRecord(p, o); err != nil {
+			return err
+		}
+	}
 	if m.spec.ProcessingUs > 0 {
 		time.Sleep(time.Duration(m.spec.ProcessingUs) * time.Microsecond)
 	}

@@ -330,7 +330,7 @@ func check(t *testing.T, ls []line, s spec) ledger {
 		Version  string `json:"version"`
 	}
 	mustUnmarshal(t, ls[0].body, &hello)
-	if hello.Protocol != 1 || hello.Client != "confluent-kafka-go" || !strings.HasPrefix(hello.Version, "v2.11.1 (librdkafka 2.") {
+	if hello.Protocol != protocolVersion || hello.Client != "confluent-kafka-go" || !strings.HasPrefix(hello.Version, "v2.11.1 (librdkafka 2.") {
 		t.Errorf("hello: %s", ls[0].raw)
 	}
 	if want := fmt.Sprintf(`{"started":{"role":"consumer","group":%q}}`, s.Group); ls[1].raw != want {
@@ -394,7 +394,7 @@ func check(t *testing.T, ls []line, s spec) ledger {
 			if next[int32(b.P)] == b.From {
 				next[int32(b.P)] = b.To
 			}
-		case "fetch-paused", "fetch-resumed", "finished":
+		case "fetch-paused", "fetch-resumed", "finished", "holding-record":
 		case "client-error":
 			t.Logf("client error: %s", l.raw)
 		default:
@@ -583,6 +583,212 @@ func TestPauseResumeSeekToEnd(t *testing.T) {
 	wantCommitted(t, lg, s, 130)
 }
 
+type held struct {
+	P int32 `json:"p"`
+	O int64 `json:"o"`
+}
+
+// indexOf: the index of the first line named so, or -1.
+func indexOf(ls []line, name string) int {
+	for i, l := range ls {
+		if l.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// processedAt: the record of a processed line.
+func processedAt(t *testing.T, l line) held {
+	t.Helper()
+	var b processed
+	mustUnmarshal(t, l.body, &b)
+	return held{P: b.P, O: b.O}
+}
+
+// holdOne: with records flowing (10 ms of processing each, 3 s for the
+// 300), arms a hold and waits for the record it holds. Returns the record
+// and the index of its holding-record line.
+func holdOne(t *testing.T, w *worker) (held, int) {
+	t.Helper()
+	w.waitFor("20 records processed", 30*time.Second, processedAtLeast(20))
+	w.send(`"hold-record"`)
+	w.waitFor("holding-record", 10*time.Second, count("holding-record"))
+	ls := w.snapshot()
+	i := indexOf(ls, "holding-record")
+	if n := countOf(ls, "holding-record"); n != 1 {
+		t.Errorf("%d holding-record lines for one hold-record", n)
+	}
+	var h held
+	mustUnmarshal(t, ls[i].body, &h)
+	if countOf(ls, "processed") >= 300 {
+		t.Fatalf("every record was processed before the hold")
+	}
+	for _, l := range ls[:i] {
+		if l.name == "processed" && processedAt(t, l) == h {
+			t.Errorf("the held record was processed before the hold: %s", l.raw)
+		}
+	}
+	return h, i
+}
+
+// hold-record holds the next record: no processed while it is held, the
+// held record is the first processed after release-record, then the rest
+// follow, each once, with commits never ahead.
+func TestHoldRecord(t *testing.T) {
+	t.Parallel()
+	topic := newTopic(t, "hold")
+	produce(t, topic, 0, 300)
+	s := newSpec(topic, commitSyncEach)
+	s.ProcessingUs = 10000
+	w := runSpec(t, s)
+	h, i := holdOne(t, w)
+	time.Sleep(time.Second)
+	if n := countOf(w.snapshot()[i+1:], "processed"); n > 0 {
+		t.Fatalf("%d records processed during the hold", n)
+	}
+	w.send(`"release-record"`)
+	w.waitFor("the held record processed", 10*time.Second, func(ls []line) bool { return countOf(ls[i+1:], "processed") > 0 })
+	after := w.snapshot()[i+1:]
+	if first := after[indexOf(after, "processed")]; processedAt(t, first) != h {
+		t.Errorf("first processed after the release: %s, want the held record %+v", first.raw, h)
+	}
+	w.waitFor("300 records processed", 30*time.Second, processedAtLeast(300))
+	w.send(`"stop"`)
+	if code := w.waitExit(20 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	ls := w.snapshot()
+	lg := check(t, ls, s)
+	wantProcessed(t, lg, 100)
+	wantCommitted(t, lg, s, 100)
+	if n := countOf(ls, "revoked") + countOf(ls, "lost"); n != 1 {
+		t.Errorf("%d revoked/lost events, want the one on leaving", n)
+	}
+}
+
+// stop, or the end of stdin, during a hold: exit 0 without processing the
+// held record; what was processed before it is committed, and only that.
+func TestHoldRecordStop(t *testing.T) {
+	for _, how := range []string{"stop", "eof"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			topic := newTopic(t, "hold-"+how)
+			produce(t, topic, 0, 300)
+			s := newSpec(topic, commitSyncEach)
+			s.ProcessingUs = 10000
+			w := runSpec(t, s)
+			h, i := holdOne(t, w)
+			if how == "stop" {
+				w.send(`"stop"`)
+			} else {
+				_ = w.stdin.Close()
+			}
+			if code := w.waitExit(20 * time.Second); code != 0 {
+				t.Errorf("exit code %d after %s during a hold, want 0", code, how)
+			}
+			ls := w.snapshot()
+			if n := countOf(ls[i+1:], "processed"); n > 0 {
+				t.Errorf("%d records processed after the hold", n)
+			}
+			lg := check(t, ls, s)
+			// sync-each: every record before the held one is committed.
+			if lg.last[h.P] != h.O {
+				t.Errorf("partition %d: last commit %d, want the held offset %d", h.P, lg.last[h.P], h.O)
+			}
+			if b := max(brokerCommitted(t, s.Group, s.Topic)[h.P], 0); b != h.O {
+				t.Errorf("partition %d: the cluster holds %d, want the held offset %d", h.P, b, h.O)
+			}
+			if countOf(ls, "revoked") == 0 {
+				t.Errorf("no revoked event on leaving")
+			}
+		})
+	}
+}
+
+// A hold past max.poll.interval.ms, what hold-record is for: librdkafka's
+// poll timer fires while the record is in hand and the member leaves the
+// group by itself (heartbeats alone do not keep it in). After the release
+// the held record is processed, its commit fails, the next Poll returns the
+// poll-interval error (a client-error) and serves the loss, the member
+// rejoins and the held record comes again.
+func TestHoldPastMaxPollInterval(t *testing.T) {
+	t.Parallel()
+	topic := newTopic(t, "hold-max-poll")
+	produce(t, topic, 0, 300)
+	s := newSpec(topic, commitSyncEach)
+	s.ProcessingUs = 10000
+	// librdkafka wants max.poll.interval.ms >= session.timeout.ms.
+	s.Properties = map[string]string{"session.timeout.ms": "3000", "heartbeat.interval.ms": "300", "max.poll.interval.ms": "3000"}
+	w := runSpec(t, s)
+	h, i := holdOne(t, w)
+	time.Sleep(5 * time.Second)
+	if n := countOf(w.snapshot()[i+1:], "processed"); n > 0 {
+		t.Fatalf("%d records processed during the hold", n)
+	}
+	w.send(`"release-record"`)
+	// Every record processed, and committed where the member stands now.
+	allCommitted := func() bool {
+		for _, o := range brokerCommitted(t, s.Group, s.Topic) {
+			if o != 100 {
+				return false
+			}
+		}
+		return true
+	}
+	w.waitFor("every record processed after the rejoin", 30*time.Second, func(ls []line) bool {
+		seen := map[held]bool{}
+		for _, l := range ls {
+			if l.name == "processed" {
+				seen[processedAt(t, l)] = true
+			}
+		}
+		return len(seen) == 300
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !allCommitted() {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed: %v", brokerCommitted(t, s.Group, s.Topic))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.send(`"stop"`)
+	if code := w.waitExit(20 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	ls := w.snapshot()
+	checkMember(t, ls, s)
+
+	// After the hold, in this order: the held record processed, its
+	// commit failing, the poll-interval error, the loss, the new
+	// assignment, the held record again.
+	steps := []struct {
+		what string
+		is   func(line) bool
+	}{
+		{"the held record processed", func(l line) bool { return l.name == "processed" && processedAt(t, l) == h }},
+		{"its commit failing", func(l line) bool {
+			var c committed
+			return l.name == "committed" && json.Unmarshal(l.body, &c) == nil && c.P == h.P && c.O == h.O+1 && c.Err != nil
+		}},
+		{"the poll-interval client-error", func(l line) bool {
+			return l.name == "client-error" && strings.Contains(l.raw, "maximum poll interval")
+		}},
+		{"lost", func(l line) bool { return l.name == "lost" }},
+		{"assigned", func(l line) bool { return l.name == "assigned" }},
+		{"the held record processed again", func(l line) bool { return l.name == "processed" && processedAt(t, l) == h }},
+	}
+	next := 0
+	for _, l := range ls[i+1:] {
+		if next < len(steps) && steps[next].is(l) {
+			next++
+		}
+	}
+	if next < len(steps) {
+		t.Errorf("after the hold of %+v: no %s (in order)", h, steps[next].what)
+	}
+}
+
 // What the client cannot do is refused up front: hello, a client-error, exit 2.
 func TestRefusals(t *testing.T) {
 	t.Parallel()
@@ -644,13 +850,15 @@ func TestParseCommand(t *testing.T) {
 		`"pause-fetch"`:                          {pause: true},
 		`{"resume-fetch":{"seek_to_end":true}}`:  {resume: true, seekToEnd: true},
 		`{"resume-fetch":{"seek_to_end":false}}`: {resume: true},
+		`"hold-record"`:                          {hold: true},
+		`"release-record"`:                       {release: true},
 	} {
 		got, ok := parseCommand([]byte(in))
 		if !ok || got != want {
 			t.Errorf("parseCommand(%s) = %+v, %v", in, got, ok)
 		}
 	}
-	for _, in := range []string{`"dance"`, `{"resume-fetch":{}}`, `{"x":1}`, `[]`, `nope`} {
+	for _, in := range []string{`"dance"`, `{"resume-fetch":{}}`, `{"x":1}`, `[]`, `nope`, `{"hold-record":{}}`, `"holding-record"`} {
 		if _, ok := parseCommand([]byte(in)); ok {
 			t.Errorf("parseCommand(%s) accepted", in)
 		}

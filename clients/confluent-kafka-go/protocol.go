@@ -1,6 +1,6 @@
 package main
 
-// The faultline worker protocol, version 1 (docs/worker-protocol.md): the
+// The faultline worker protocol, version 3 (docs/worker-protocol.md): the
 // spec read from FAULTLINE_WORKER_SPEC, the commands read from stdin and the
 // events written to stdout, one JSON value per line.
 
@@ -15,7 +15,7 @@ import (
 	"sync"
 )
 
-const protocolVersion = 2
+const protocolVersion = 3
 
 // specEnv carries the worker's spec (JSON) from faultline to the worker.
 const specEnv = "FAULTLINE_WORKER_SPEC"
@@ -86,6 +86,11 @@ type seekEv struct {
 	P    int32 `json:"p"`
 	From int64 `json:"from"`
 	To   int64 `json:"to"`
+}
+
+type holdingEv struct {
+	P int32 `json:"p"`
+	O int64 `json:"o"`
 }
 
 type clientErrorEv struct {
@@ -167,6 +172,8 @@ type command struct {
 	pause     bool
 	resume    bool
 	seekToEnd bool
+	hold      bool // hold-record
+	release   bool // release-record
 }
 
 // parseCommand reads one command line; ok is false for an unknown command.
@@ -178,6 +185,10 @@ func parseCommand(line []byte) (command, bool) {
 			return command{stop: true}, true
 		case "pause-fetch":
 			return command{pause: true}, true
+		case "hold-record":
+			return command{hold: true}, true
+		case "release-record":
+			return command{release: true}, true
 		}
 		return command{}, false
 	}

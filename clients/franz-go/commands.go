@@ -10,7 +10,7 @@ import (
 )
 
 type command struct {
-	kind      string // "stop", "pause-fetch", "resume-fetch"
+	kind      string // "stop", "pause-fetch", "resume-fetch", "hold-record", "release-record"
 	seekToEnd bool
 }
 
@@ -44,7 +44,7 @@ func parseCommand(line []byte) (command, error) {
 	switch c := v.(type) {
 	case string:
 		switch c {
-		case "stop", "pause-fetch":
+		case "stop", "pause-fetch", "hold-record", "release-record":
 			return command{kind: c}, nil
 		}
 	case map[string]any:

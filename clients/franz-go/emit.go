@@ -9,6 +9,9 @@ import (
 	"sync"
 )
 
+// protocolVersion: the worker protocol this adapter speaks (its hello).
+const protocolVersion = 3
+
 var stdoutMu sync.Mutex
 
 // emit writes one event as one JSON line with a single write(2) on stdout
@@ -69,12 +72,17 @@ type seekEv struct {
 	To   int64 `json:"to"`
 }
 
+type heldEv struct {
+	P int32 `json:"p"`
+	O int64 `json:"o"`
+}
+
 type msgEv struct {
 	Msg string `json:"msg"`
 }
 
 func emitHello(version string) {
-	emit(map[string]helloEv{"hello": {Protocol: 2, Client: "franz-go", Version: version}})
+	emit(map[string]helloEv{"hello": {Protocol: protocolVersion, Client: "franz-go", Version: version}})
 }
 
 func emitStarted(group string) {
@@ -104,6 +112,12 @@ func emitParts(kind string, parts []int32) {
 
 func emitSeek(p int32, from, to int64) {
 	emit(map[string]seekEv{"seek": {P: p, From: from, To: to}})
+}
+
+// emitHolding: the record at (p, o) is held (hold-record), written before
+// the loop blocks on it.
+func emitHolding(p int32, o int64) {
+	emit(map[string]heldEv{"holding-record": {P: p, O: o}})
 }
 
 func emitFinished() { emit("finished") }

@@ -316,7 +316,7 @@ func checkLifecycle(t *testing.T, evs []event, group string) {
 	if len(evs) < 2 {
 		t.Fatalf("only %d events", len(evs))
 	}
-	if evs[0].line != `{"hello":{"protocol":2,"client":"franz-go","version":"v1.22.3"}}` {
+	if evs[0].line != `{"hello":{"protocol":3,"client":"franz-go","version":"v1.22.3"}}` {
 		t.Errorf("first line: %s", evs[0].line)
 	}
 	if want := fmt.Sprintf(`{"started":{"role":"consumer","group":%q}}`, group); evs[1].line != want {
@@ -530,6 +530,170 @@ func TestPauseResumeSeekToEnd(t *testing.T) {
 		if n := len(seen[p]); n != records/partitions+10 {
 			t.Errorf("partition %d: %d processed, want %d", p, n, records/partitions+10)
 		}
+	}
+}
+
+type held struct {
+	P int32 `json:"p"`
+	O int64 `json:"o"`
+}
+
+// indexOf: the index of the first event of this kind, or -1.
+func indexOf(evs []event, kind string) int {
+	for i, ev := range evs {
+		if ev.kind == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// holdOne: with records flowing (10 ms of processing each, 3 s for the
+// 300), arms a hold and waits for the record it holds. Returns the record
+// and the index of its holding-record event.
+func holdOne(t *testing.T, w *worker) (held, int) {
+	t.Helper()
+	w.waitFor("a few records processed", 30*time.Second, func(evs []event) bool { return count(evs, "processed") >= 20 })
+	w.send(`"hold-record"`)
+	w.waitFor("holding-record", 10*time.Second, func(evs []event) bool { return count(evs, "holding-record") > 0 })
+	evs := w.snapshot()
+	i := indexOf(evs, "holding-record")
+	if n := count(evs, "holding-record"); n != 1 {
+		t.Errorf("%d holding-record events for one hold-record", n)
+	}
+	h := decode[held](t, evs[i])
+	if count(evs, "processed") >= records {
+		t.Fatalf("every record was processed before the hold")
+	}
+	for _, ev := range evs[:i] {
+		if ev.kind == "processed" && decode[held](t, ev) == h {
+			t.Errorf("the held record was processed before the hold: %s", ev.line)
+		}
+	}
+	return h, i
+}
+
+// hold-record holds the next record: no processed while it is held, the
+// held record is the first processed after release-record, then the rest
+// follow, each once and in order, with commits never ahead.
+func TestHoldRecord(t *testing.T) {
+	t.Parallel()
+	topic, group := names("hold")
+	newTopic(t, topic, records)
+	w := start(t, consumerSpec(group, topic, "sync-each", map[string]any{"processing_us": 10000}))
+	h, i := holdOne(t, w)
+	time.Sleep(time.Second)
+	if n := count(w.snapshot()[i+1:], "processed"); n > 0 {
+		t.Fatalf("%d records processed during the hold", n)
+	}
+	w.send(`"release-record"`)
+	w.waitFor("the held record processed", 10*time.Second, func(evs []event) bool { return count(evs[i+1:], "processed") > 0 })
+	after := w.snapshot()[i+1:]
+	if first := after[indexOf(after, "processed")]; decode[held](t, first) != h {
+		t.Errorf("first processed after the release: %s, want the held record %+v", first.line, h)
+	}
+	w.waitFor("every record processed", 30*time.Second, func(evs []event) bool { return count(evs, "processed") >= records })
+	w.send(`"stop"`)
+	if code := w.waitExit(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after stop", code)
+	}
+	evs := w.snapshot()
+	checkLifecycle(t, evs, group)
+	seen, last := checkLedger(t, evs, true)
+	for p := int32(0); p < partitions; p++ {
+		if n := len(seen[p]); n != records/partitions {
+			t.Errorf("partition %d: %d processed, want %d", p, n, records/partitions)
+		}
+		if last[p] != records/partitions {
+			t.Errorf("partition %d: last commit %d, want %d", p, last[p], records/partitions)
+		}
+	}
+	if n := count(evs, "lost") + count(evs, "revoked"); n != 1 {
+		t.Errorf("%d revoked/lost events, want the one on leaving", n)
+	}
+}
+
+// stop, or the end of stdin, during a hold: exit 0 without processing the
+// held record; what was processed before it is committed, and only that.
+func TestHoldRecordStop(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"stop", "eof"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			topic, group := names("hold-" + how)
+			newTopic(t, topic, records)
+			w := start(t, consumerSpec(group, topic, "sync-each", map[string]any{"processing_us": 10000}))
+			h, i := holdOne(t, w)
+			if how == "stop" {
+				w.send(`"stop"`)
+			} else {
+				_ = w.stdin.Close()
+			}
+			if code := w.waitExit(20 * time.Second); code != 0 {
+				t.Fatalf("exit code %d after %s during a hold", code, how)
+			}
+			evs := w.snapshot()
+			if n := count(evs[i+1:], "processed"); n > 0 {
+				t.Errorf("%d records processed after the hold", n)
+			}
+			checkLifecycle(t, evs, group)
+			_, last := checkLedger(t, evs, true)
+			// sync-each: every record before the held one is committed.
+			if last[h.P] != h.O {
+				t.Errorf("partition %d: last commit %d, want the held offset %d", h.P, last[h.P], h.O)
+			}
+			if b := brokerCommitted(t, group, topic)[h.P]; b != h.O {
+				t.Errorf("partition %d: broker holds %d, want the held offset %d", h.P, b, h.O)
+			}
+			if count(evs, "revoked") == 0 {
+				t.Errorf("no revoked event on leaving")
+			}
+		})
+	}
+}
+
+// franz-go has no max.poll.interval.ms: a member whose loop stops polling
+// keeps its session (heartbeats go on) and its partitions, however long the
+// hold. Held here past the session timeout, the member loses nothing, and
+// its commit after the release succeeds.
+func TestHoldOutlastsSession(t *testing.T) {
+	t.Parallel()
+	topic, group := names("hold-long")
+	newTopic(t, topic, records)
+	w := start(t, consumerSpec(group, topic, "sync-each", map[string]any{
+		"processing_us": 10000,
+		"properties": map[string]string{
+			// (As in TestRebalance: the mock's joins stall with a
+			// shorter session timeout or rebalance timeout.)
+			"session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
+			"fetch.wait.max.ms": "100",
+		},
+	}))
+	h, i := holdOne(t, w)
+	time.Sleep(4500 * time.Millisecond)
+	evs := w.snapshot()[i+1:]
+	if n := count(evs, "processed") + count(evs, "revoked") + count(evs, "lost") + count(evs, "assigned"); n > 0 {
+		t.Fatalf("during a 4.5 s hold: %v", evs)
+	}
+	w.send(`"release-record"`)
+	want := fmt.Sprintf(`{"committed":{"p":%d,"o":%d}}`, h.P, h.O+1)
+	w.waitFor("the held record committed", 10*time.Second, func(evs []event) bool {
+		for _, ev := range evs[i+1:] {
+			if ev.line == want {
+				return true
+			}
+		}
+		return false
+	})
+	w.send(`"stop"`)
+	if code := w.waitExit(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after stop", code)
+	}
+	all := w.snapshot()
+	checkLifecycle(t, all, group)
+	checkLedger(t, all, true)
+	if n := count(all, "lost") + count(all, "revoked"); n != 1 {
+		t.Errorf("%d revoked/lost events, want the one on leaving", n)
 	}
 }
 

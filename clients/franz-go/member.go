@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,11 @@ type member struct {
 	wantConsumerProtocol bool
 	wrongProtocol        atomic.Bool
 
+	// The poll loop's own state (its goroutine only): the commands from
+	// stdin, and whether hold-record armed a hold of the next record.
+	commands <-chan command
+	hold     bool
+
 	// Everything below is shared with the rebalance callbacks, which run
 	// on franz-go's group goroutine.
 	mu       sync.Mutex
@@ -153,6 +159,9 @@ func (m *member) groupOpts() []kgo.Opt {
 		kgo.OnPartitionsAssigned(m.onAssigned),
 		kgo.OnPartitionsRevoked(m.onRevoked),
 		kgo.OnPartitionsLost(m.onLost),
+		// A rebalance waiting for the loop's AllowRebalance (a record
+		// in processing, or held: see holdRecord) gets a line in the log.
+		kgo.OnPartitionsCallbackBlocked(m.onBlocked),
 	}
 	switch m.strategy {
 	case auto:
@@ -225,6 +234,11 @@ func (m *member) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 		delete(m.autoHead, p)
 	}
 	m.mu.Unlock()
+}
+
+func (m *member) onBlocked(context.Context, *kgo.Client) {
+	fmt.Fprintf(os.Stderr, "%s faultline-franz-go: a rebalance callback waits for the poll loop's AllowRebalance\n",
+		time.Now().Format("15:04:05.000"))
 }
 
 func (m *member) onLost(_ context.Context, cl *kgo.Client, lost map[string][]int32) {
@@ -415,6 +429,7 @@ func respOK(resp *kmsg.OffsetCommitResponse) bool {
 // ---- the poll loop -----------------------------------------------------------
 
 func (m *member) run(commands <-chan command) exitReason {
+	m.commands = commands
 	lastRecord := time.Now()
 	for {
 		if m.wrongProtocol.Load() {
@@ -452,10 +467,18 @@ func (m *member) run(commands <-chan command) exitReason {
 		if m.wrongProtocol.Load() {
 			return exitWrongProtocol
 		}
+		stopped := false
 		fetches.EachRecord(func(rec *kgo.Record) {
+			if stopped {
+				return
+			}
 			lastRecord = time.Now()
-			m.handle(rec)
+			stopped = !m.handle(rec)
 		})
+		if stopped {
+			// stop (or the end of stdin) while a record was held.
+			return exitStop
+		}
 
 		// Commands are handled while rebalances are still held back, so a
 		// seek (SetOffsets) cannot race a revoke, as franz-go recommends.
@@ -483,6 +506,11 @@ func (m *member) drainCommands(commands <-chan command) (stop bool) {
 				m.pauseFetch()
 			case "resume-fetch":
 				m.resumeFetch(cmd.seekToEnd)
+			case "hold-record":
+				m.hold = true
+			case "release-record":
+				// No record held yet: the pending hold is off.
+				m.hold = false
 			}
 		default:
 			return false
@@ -490,8 +518,36 @@ func (m *member) drainCommands(commands <-chan command) (stop bool) {
 	}
 }
 
-// handle processes one record.
-func (m *member) handle(rec *kgo.Record) {
+// holdRecord: hold-record armed a hold and (p, o) is the next record to
+// process. Report it, then block the poll loop, with the record in hand,
+// until release-record (true: process it) or stop / the end of stdin
+// (false: leave without processing it). franz-go's own goroutines go on:
+// heartbeats, the autocommit loop, and fetches (a broker's next fetch waits
+// for a poll to drain the one buffered). Rebalances wait: the record came
+// from a poll, and AllowRebalance comes only after it is processed.
+// pause-fetch and resume-fetch are applied during the hold; a second
+// hold-record is ignored.
+func (m *member) holdRecord(p int32, o int64) (release bool) {
+	emitHolding(p, o)
+	for cmd := range m.commands {
+		switch cmd.kind {
+		case "release-record":
+			return true
+		case "stop":
+			return false
+		case "pause-fetch":
+			m.pauseFetch()
+		case "resume-fetch":
+			m.resumeFetch(cmd.seekToEnd)
+		case "hold-record":
+		}
+	}
+	return false
+}
+
+// handle processes one record. False: the record was held and stop (or the
+// end of stdin) came instead of release-record; it was not processed.
+func (m *member) handle(rec *kgo.Record) bool {
 	p, o := rec.Partition, rec.Offset
 	m.mu.Lock()
 	m.position[p] = o + 1
@@ -501,13 +557,19 @@ func (m *member) handle(rec *kgo.Record) {
 		// Past the snapshot: not ours to process. Stop fetching it and
 		// rewind so no later commit runs past it.
 		m.finishPartition(p, hwm)
-		return
+		return true
 	}
 	if m.done[p] && m.stopped[p] {
 		// Already finished: a record fetched before the pause took hold.
-		return
+		return true
 	}
 	id := decodeID(rec.Value)
+	if m.hold {
+		m.hold = false
+		if !m.holdRecord(p, o) {
+			return false
+		}
+	}
 	if m.work.ProcessingUs > 0 {
 		time.Sleep(time.Duration(m.work.ProcessingUs) * time.Microsecond)
 	}
@@ -535,6 +597,7 @@ func (m *member) handle(rec *kgo.Record) {
 	if bounded && o+1 >= hwm {
 		m.finishPartition(p, hwm)
 	}
+	return true
 }
 
 // finishPartition: bounded mode, partition p reached its snapshot. Stop

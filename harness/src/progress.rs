@@ -20,6 +20,8 @@ struct State {
     group_of: HashMap<String, String>,
     /// Records processed, per worker (member) name.
     processed_by: HashMap<String, u64>,
+    /// Records held on request (`holding-record`), per member name.
+    held_by: HashMap<String, u64>,
     /// Who holds each partition now, per group.
     holders: HashMap<String, HashMap<Partition, Holder>>,
     /// Highest offset committed successfully, per group and partition.
@@ -95,6 +97,9 @@ impl Progress {
                     h.next = h.next.max(o + 1);
                 }
             }
+            Event::HoldingRecord { .. } => {
+                *self.state.lock().expect("progress").held_by.entry(entry.src.clone()).or_default() += 1;
+            }
             // A seek past records is progress too: they are not the group's
             // to process, and the drain must not wait for them.
             Event::Seek { p, to, .. } => {
@@ -162,6 +167,11 @@ impl Progress {
     /// Records processed by one member (under its name, replacements included).
     pub fn processed_by(&self, member: &str) -> u64 {
         self.state.lock().expect("progress").processed_by.get(member).copied().unwrap_or(0)
+    }
+
+    /// Records `member` has held on request so far.
+    pub fn held_by(&self, member: &str) -> u64 {
+        self.state.lock().expect("progress").held_by.get(member).copied().unwrap_or(0)
     }
 
     /// True when every partition that holds records is held by a member of

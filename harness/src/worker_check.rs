@@ -1,7 +1,7 @@
 //! `faultline worker-check -- PROGRAM ARGS...`: puts a worker program through
 //! a short scenario on the embedded mock, or on Kafka in Docker with
 //! `--backend docker` (commits every 50 records, a fetch pause, a crash and a
-//! replacement) and lists every way it broke the worker protocol, each with
+//! replacement, a record held for a second) and lists every way it broke the worker protocol, each with
 //! what was seen.
 //!
 //! One member at a time: the mock completes a rebalance as soon as the
@@ -16,13 +16,14 @@ use std::path::Path;
 
 use crate::checker::Class;
 use crate::judge::Outcome;
+use crate::ledger::{self, Entry, Event};
 use crate::runner::RunError;
 use crate::scenario::{self, Backend, Key};
 use crate::session::{Error, Session};
 
 /// The scenario, with the command filled in.
 const SCENARIO: &str = r#"
-description = "worker-check: sync-batch commits, a fetch pause, a crash and a replacement"
+description = "worker-check: sync-batch commits, a fetch pause, a crash and a replacement, a held record"
 [cluster]
 backend = BACKEND
 [topic]
@@ -45,6 +46,11 @@ duration = "1s"
 kind = "crash-consumer"
 member = 0
 after_processed = 500
+duration = "1s"
+[[fault]]
+kind = "hold-record"
+member = 0
+after_processed = 1500
 duration = "1s"
 [run]
 drain_timeout = "60s"
@@ -94,7 +100,9 @@ pub fn check(command: &[String], reports_dir: &Path, backend: Backend) -> Result
     match session.run(&s, None) {
         Ok(outcome) => Ok(Report { problems: problems(&outcome), outcome: Some(outcome) }),
         // The worker failed, or wrote garbage: that is the finding.
-        Err(Error::Run(e @ RunError::Worker { .. })) => Ok(Report { problems: vec![e.to_string()], outcome: None }),
+        Err(Error::Run(e @ (RunError::Worker { .. } | RunError::Fault(_)))) => {
+            Ok(Report { problems: vec![e.to_string()], outcome: None })
+        }
         Err(e) => Err(e),
     }
 }
@@ -129,8 +137,35 @@ fn problems(o: &Outcome) -> Vec<String> {
             out.extend(listed(class).take(3));
         }
     }
+    match ledger::read_all(&o.run.dir.join("ledger.jsonl")) {
+        Ok(entries) => out.extend(hold_problem(&entries)),
+        Err(e) => out.push(format!("cannot read the ledger: {e}")),
+    }
     for why in o.unjudged.iter().filter(|w| !w.contains("protocol violation")) {
         out.push(format!("cannot judge: {why}"));
     }
     out
+}
+
+/// The held record (held for a second): it is the next record the member
+/// processes, a second or more later.
+fn hold_problem(entries: &[Entry]) -> Option<String> {
+    let Some(i) = entries.iter().position(|e| matches!(e.ev, Event::HoldingRecord { .. })) else {
+        return Some("no `holding-record` answer to `hold-record`".into());
+    };
+    let (held, Event::HoldingRecord { p, o }) = (&entries[i], &entries[i].ev) else { unreachable!() };
+    let next = entries[i..].iter().find(|e| e.src == held.src && matches!(e.ev, Event::Processed { .. }));
+    let after = |e: &Entry| (e.t - held.t) as f64 / 1000.0;
+    match next {
+        None => Some(format!("the held record p{p} o{o} was never processed")),
+        Some(e @ Entry { ev: Event::Processed { p: q, o: r, .. }, .. }) if (q, r) != (p, o) => Some(format!(
+            "{:.1}s after holding p{p} o{o}, it processed p{q} o{r} instead (a held record blocks the member)",
+            after(e)
+        )),
+        Some(e) if e.t < held.t + 900 => Some(format!(
+            "the held record p{p} o{o} was processed {:.1}s after `holding-record`, before its release",
+            after(e)
+        )),
+        Some(_) => None,
+    }
 }

@@ -138,7 +138,10 @@ impl Checker {
                 let group = self.groups.id(group);
                 self.committed(at, group, *p, *o, true);
             }
-            Event::Started { role: Role::Producer, .. } | Event::FetchPaused { .. } | Event::FetchResumed { .. } => {}
+            Event::Started { role: Role::Producer, .. }
+            | Event::FetchPaused { .. }
+            | Event::FetchResumed { .. }
+            | Event::HoldingRecord { .. } => {}
         }
     }
 

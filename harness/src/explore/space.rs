@@ -142,6 +142,7 @@ impl Space {
             FaultKind::IsolateBroker => FaultSpec::IsolateBroker { when, broker, partition, group: on, duration },
             FaultKind::CrashConsumer => FaultSpec::CrashConsumer { when, group, member, duration: Some(duration) },
             FaultKind::StallConsumer => FaultSpec::StallConsumer { when, group, member, duration },
+            FaultKind::HoldRecord => FaultSpec::HoldRecord { when, group, member, duration },
             FaultKind::LeaveConsumer => FaultSpec::LeaveConsumer { when, group, member },
             FaultKind::JoinConsumer => FaultSpec::JoinConsumer { when, group },
             FaultKind::PauseFetch => {

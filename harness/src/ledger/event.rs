@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The worker protocol version this faultline speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Partition number.
 pub type Partition = i32;
@@ -165,6 +165,12 @@ pub enum Event {
     },
     FetchResumed {
         parts: Vec<Partition>,
+    },
+    /// This record is held on request: the application blocks before
+    /// processing it until released.
+    HoldingRecord {
+        p: Partition,
+        o: Offset,
     },
     /// An explicit seek: offsets between the position and `to` are skipped on
     /// purpose.

@@ -15,6 +15,7 @@ pub enum Heal {
     RejoinBroker(u32),
     Continue(Arc<WorkerHandle>),
     ResumeFetch(Vec<Arc<WorkerHandle>>, bool),
+    ReleaseRecord(Arc<WorkerHandle>),
 }
 
 #[derive(Clone)]
@@ -71,6 +72,8 @@ impl Healer {
                 }
                 Ok(())
             }
+            Heal::ReleaseRecord(w) if w.has_exited() => Ok(()),
+            Heal::ReleaseRecord(w) => w.send(&Command::ReleaseRecord).await.map_err(|e| e.to_string()),
         }
     }
 }

@@ -50,6 +50,9 @@ pub struct FaultError {
     pub reason: String,
 }
 
+/// How long a held member may wait for a record to hold.
+const HOLD_WAIT: Duration = Duration::from_secs(10);
+
 /// How long a member gets to leave cleanly before it is killed.
 const LEAVE_GRACE: Duration = Duration::from_secs(30);
 
@@ -165,6 +168,27 @@ async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), Fault
             let w = worker(*member)?;
             t.healer.register(id, Heal::Continue(w.clone()));
             w.signal(Signal::SIGSTOP).map_err(|e| fail(e.to_string()))?;
+            Some(*duration)
+        }
+        // The hold lasts `duration` from the record's arrival, when the
+        // member says which record it holds.
+        Action::HoldRecord { member, duration } => {
+            let w = worker(*member)?;
+            let held = t.progress.held_by(&w.name);
+            t.healer.register(id, Heal::ReleaseRecord(w.clone()));
+            w.send(&Command::HoldRecord).await.map_err(|e| fail(e.to_string()))?;
+            let waited = Instant::now();
+            while t.progress.held_by(&w.name) == held {
+                if waited.elapsed() > HOLD_WAIT || w.has_exited() {
+                    let _ = t.healer.heal(id).await;
+                    return Err(fail(format!(
+                        "{} held no record within {HOLD_WAIT:?} of `hold-record` (no record reached it, \
+                         or it does not implement the command)",
+                        w.name
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             Some(*duration)
         }
         Action::CrashConsumer { member, replace_after } => {

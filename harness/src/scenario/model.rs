@@ -164,19 +164,21 @@ pub enum FaultKind {
     IsolateBroker,
     CrashConsumer,
     StallConsumer,
+    HoldRecord,
     LeaveConsumer,
     JoinConsumer,
     PauseFetch,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::PauseBroker,
         FaultKind::RestartBroker,
         FaultKind::NetworkCut,
         FaultKind::IsolateBroker,
         FaultKind::CrashConsumer,
         FaultKind::StallConsumer,
+        FaultKind::HoldRecord,
         FaultKind::LeaveConsumer,
         FaultKind::JoinConsumer,
         FaultKind::PauseFetch,
@@ -190,6 +192,7 @@ impl FaultKind {
             FaultKind::IsolateBroker => "isolate-broker",
             FaultKind::CrashConsumer => "crash-consumer",
             FaultKind::StallConsumer => "stall-consumer",
+            FaultKind::HoldRecord => "hold-record",
             FaultKind::LeaveConsumer => "leave-consumer",
             FaultKind::JoinConsumer => "join-consumer",
             FaultKind::PauseFetch => "pause-fetch",
@@ -639,6 +642,20 @@ pub enum FaultSpec {
         #[schemars(with = "String")]
         duration: Duration,
     },
+    /// The member's application holds its next record for `duration`: no
+    /// poll, no commit, while the client's own threads go on heartbeating
+    /// (a record that outlasts max.poll.interval.ms). A stall stops the
+    /// heartbeats too.
+    HoldRecord {
+        #[serde(flatten)]
+        when: When,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        member: u32,
+        #[serde(with = "humantime_serde")]
+        #[schemars(with = "String")]
+        duration: Duration,
+    },
     /// The member leaves the group cleanly.
     LeaveConsumer {
         #[serde(flatten)]
@@ -680,6 +697,7 @@ impl FaultSpec {
             FaultSpec::IsolateBroker { .. } => FaultKind::IsolateBroker,
             FaultSpec::CrashConsumer { .. } => FaultKind::CrashConsumer,
             FaultSpec::StallConsumer { .. } => FaultKind::StallConsumer,
+            FaultSpec::HoldRecord { .. } => FaultKind::HoldRecord,
             FaultSpec::LeaveConsumer { .. } => FaultKind::LeaveConsumer,
             FaultSpec::JoinConsumer { .. } => FaultKind::JoinConsumer,
             FaultSpec::PauseFetch { .. } => FaultKind::PauseFetch,
@@ -694,6 +712,7 @@ impl FaultSpec {
             | FaultSpec::IsolateBroker { when, .. }
             | FaultSpec::CrashConsumer { when, .. }
             | FaultSpec::StallConsumer { when, .. }
+            | FaultSpec::HoldRecord { when, .. }
             | FaultSpec::LeaveConsumer { when, .. }
             | FaultSpec::JoinConsumer { when, .. }
             | FaultSpec::PauseFetch { when, .. } => when,

@@ -138,6 +138,10 @@ pub enum Action {
         member: MemberId,
         duration: Duration,
     },
+    HoldRecord {
+        member: MemberId,
+        duration: Duration,
+    },
     LeaveConsumer {
         member: MemberId,
     },
@@ -163,6 +167,7 @@ impl Action {
             Action::IsolateBroker { .. } => FaultKind::IsolateBroker,
             Action::CrashConsumer { .. } => FaultKind::CrashConsumer,
             Action::StallConsumer { .. } => FaultKind::StallConsumer,
+            Action::HoldRecord { .. } => FaultKind::HoldRecord,
             Action::LeaveConsumer { .. } => FaultKind::LeaveConsumer,
             Action::JoinConsumer { .. } => FaultKind::JoinConsumer,
             Action::PauseFetch { .. } => FaultKind::PauseFetch,
@@ -180,6 +185,7 @@ impl Action {
             | Action::IsolateBroker { broker, .. } => broker.to_string(),
             Action::CrashConsumer { member, .. }
             | Action::StallConsumer { member, .. }
+            | Action::HoldRecord { member, .. }
             | Action::LeaveConsumer { member }
             | Action::PauseFetch { member: Some(member), .. } => member.to_string(),
             Action::JoinConsumer { group } | Action::PauseFetch { group, member: None, .. } => format!("group {group}"),
@@ -202,6 +208,7 @@ impl Action {
         match self {
             Action::CrashConsumer { member, .. }
             | Action::StallConsumer { member, .. }
+            | Action::HoldRecord { member, .. }
             | Action::LeaveConsumer { member } => Some(*member),
             Action::PauseFetch { member, .. } => *member,
             _ => None,

@@ -375,6 +375,7 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         | FaultSpec::NetworkCut { duration, .. }
         | FaultSpec::IsolateBroker { duration, .. }
         | FaultSpec::StallConsumer { duration, .. }
+        | FaultSpec::HoldRecord { duration, .. }
         | FaultSpec::PauseFetch { duration, .. } => span(&["fault", &idx, "duration"], *duration, limits::FAULT)?,
         // The replacement's delay: zero is a replacement at once.
         FaultSpec::CrashConsumer { duration: Some(d), .. } => before_timeout(&["fault", &idx, "duration"], *d, s)?,
@@ -447,6 +448,9 @@ fn resolve(s: &Scenario, i: usize, f: &FaultSpec) -> Result<Fault, Problem> {
         }
         FaultSpec::StallConsumer { group: g, member: m, duration, .. } => {
             Action::StallConsumer { member: member(g, *m)?, duration: *duration }
+        }
+        FaultSpec::HoldRecord { group: g, member: m, duration, .. } => {
+            Action::HoldRecord { member: member(g, *m)?, duration: *duration }
         }
         FaultSpec::LeaveConsumer { group: g, member: m, .. } => Action::LeaveConsumer { member: member(g, *m)? },
         FaultSpec::JoinConsumer { group: g, .. } => Action::JoinConsumer { group: group(g)? },

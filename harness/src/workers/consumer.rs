@@ -131,8 +131,14 @@ pub fn run(work: ConsumerWork) -> KafkaResult<()> {
     emit(&Event::Started { role: Role::Consumer, group: Some(work.group.clone()) });
 
     let commands = command_channel();
-    let mut member =
-        Member { work: &work, consumer: &consumer, since_commit: 0, pending: BTreeMap::new(), done: BTreeSet::new() };
+    let mut member = Member {
+        work: &work,
+        consumer: &consumer,
+        since_commit: 0,
+        pending: BTreeMap::new(),
+        done: BTreeSet::new(),
+        hold: false,
+    };
     let result = member.run(&commands);
     member.final_commit();
     if result.is_ok() && (work.snapshot.is_some() || work.idle_exit_ms.is_some()) {
@@ -151,6 +157,8 @@ struct Member<'a> {
     pending: BTreeMap<Partition, i64>,
     /// Bounded mode: partitions that reached their snapshot.
     done: BTreeSet<Partition>,
+    /// `hold-record` came: the next record is held before processing.
+    hold: bool,
 }
 
 impl Member<'_> {
@@ -163,6 +171,8 @@ impl Member<'_> {
                 Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(()),
                 Ok(Command::PauseFetch) => self.pause_fetch()?,
                 Ok(Command::ResumeFetch { seek_to_end }) => self.resume_fetch(seek_to_end)?,
+                Ok(Command::HoldRecord) => self.hold = true,
+                Ok(Command::ReleaseRecord) => self.hold = false,
                 Err(TryRecvError::Empty) => {}
             }
             if let Some(snapshot) = &snapshot {
@@ -194,6 +204,9 @@ impl Member<'_> {
                 }
             }
             let id = msg.payload().and_then(RecordId::decode).unwrap_or(RecordId { producer: u32::MAX, seq: 0 });
+            if std::mem::take(&mut self.hold) && !self.hold_record(p, o, commands)? {
+                return Ok(());
+            }
             if self.work.processing_us > 0 {
                 std::thread::sleep(Duration::from_micros(self.work.processing_us));
             }
@@ -221,6 +234,23 @@ impl Member<'_> {
                     drop(msg);
                     self.finish_partition(p, *hwm)?;
                 }
+            }
+        }
+    }
+
+    /// Blocks this thread, the one that polls, with record (p, o) in hand
+    /// until `release-record`; librdkafka's threads go on heartbeating, and
+    /// its max.poll.interval.ms timer runs. False: `stop` came instead (or
+    /// the harness is gone), and the record stays unprocessed.
+    fn hold_record(&self, p: Partition, o: i64, commands: &Receiver<Command>) -> KafkaResult<bool> {
+        emit(&Event::HoldingRecord { p, o });
+        loop {
+            match commands.recv() {
+                Ok(Command::ReleaseRecord) => return Ok(true),
+                Ok(Command::Stop) | Err(_) => return Ok(false),
+                Ok(Command::PauseFetch) => self.pause_fetch()?,
+                Ok(Command::ResumeFetch { seek_to_end }) => self.resume_fetch(seek_to_end)?,
+                Ok(Command::HoldRecord) => {}
             }
         }
     }

@@ -73,6 +73,9 @@ pub enum Command {
     ResumeFetch {
         seek_to_end: bool,
     },
+    /// Hold the next record before processing it, until `ReleaseRecord`.
+    HoldRecord,
+    ReleaseRecord,
 }
 
 /// How a worker process is started.

@@ -19,13 +19,17 @@ import java.util.concurrent.LinkedBlockingQueue;
  * thread), and only for a stop, to cut a blocking poll short.
  */
 final class Commands {
-    sealed interface Command permits Stop, PauseFetch, ResumeFetch {}
+    sealed interface Command permits Stop, PauseFetch, ResumeFetch, HoldRecord, ReleaseRecord {}
 
     record Stop() implements Command {}
 
     record PauseFetch() implements Command {}
 
     record ResumeFetch(boolean seekToEnd) implements Command {}
+
+    record HoldRecord() implements Command {}
+
+    record ReleaseRecord() implements Command {}
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -46,6 +50,15 @@ final class Commands {
     /** The next command, or null if none is waiting. */
     Command poll() {
         return queue.poll();
+    }
+
+    /**
+     * Waits for the next command: a held record waits here, on the same
+     * queue as everything else, so that its release (or a stop, or the end
+     * of stdin, which queues a stop) wakes it.
+     */
+    Command take() throws InterruptedException {
+        return queue.take();
     }
 
     boolean waiting() {
@@ -86,6 +99,10 @@ final class Commands {
                     return new Stop();
                 case "pause-fetch":
                     return new PauseFetch();
+                case "hold-record":
+                    return new HoldRecord();
+                case "release-record":
+                    return new ReleaseRecord();
                 default:
                     break;
             }

@@ -81,7 +81,7 @@ final class Events {
 
     static synchronized void hello(String version) {
         ObjectNode body = JSON.objectNode();
-        body.put("protocol", 2);
+        body.put("protocol", 3);
         body.put("client", "java");
         body.put("version", version);
         emit(wrap("hello", body));
@@ -141,6 +141,14 @@ final class Events {
         body.put("from", from);
         body.put("to", to);
         emit(wrap("seek", body));
+    }
+
+    /** The answer to hold-record: written before the poll thread blocks on the record. */
+    static void holdingRecord(int p, long o) {
+        ObjectNode body = JSON.objectNode();
+        body.put("p", p);
+        body.put("o", o);
+        emit(wrap("holding-record", body));
     }
 
     static void finished() {

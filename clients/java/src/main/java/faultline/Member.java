@@ -117,6 +117,8 @@ final class Member implements ConsumerRebalanceListener {
     private final Set<Integer> stopped = new HashSet<>();
     /** The poll thread is inside poll(): only then does a stop call wakeup(). */
     private volatile boolean inPoll;
+    /** hold-record came: the next record handed to the application is held before processing. */
+    private boolean hold;
 
     Member(Worker.ConsumerSpec spec, Strategy strategy, Commands commands, long markCommitIntervalMs) {
         this.spec = spec;
@@ -288,7 +290,13 @@ final class Member implements ConsumerRebalanceListener {
             records.forEach(batch::add);
             for (int i = 0; i < batch.size(); i++) {
                 lastRecord = System.nanoTime();
-                handle(batch.get(i));
+                if (!handle(batch.get(i))) {
+                    // Stopped while holding this record: it and the rest of
+                    // the batch stay unprocessed, and no position past them
+                    // is left for close() to commit.
+                    rewind(batch.subList(i, batch.size()));
+                    return Exit.STOP;
+                }
                 maybeCommitMarks();
                 if (i + 1 < batch.size() && commands.waiting()) {
                     // A command is waiting: leave the rest of the batch, so
@@ -367,29 +375,80 @@ final class Member implements ConsumerRebalanceListener {
                 pauseFetch();
             } else if (c instanceof Commands.ResumeFetch r) {
                 resumeFetch(r.seekToEnd());
+            } else if (c instanceof Commands.HoldRecord) {
+                hold = true;
+            } else if (c instanceof Commands.ReleaseRecord) {
+                // Nothing held yet: the release cancels the armed hold.
+                hold = false;
             }
         }
         return false;
     }
 
-    /** Processes one record. */
-    private void handle(ConsumerRecord<byte[], byte[]> rec) {
+    /**
+     * Holds record (p, o): blocks the poll thread, the one that polls and
+     * commits, until release-record. The client's own threads go on (the
+     * classic heartbeat thread, the KIP-848 background thread), and so does
+     * its max.poll.interval.ms timer: this is how a record outlasts it. The
+     * thread waits on the command queue itself, so a release, a stop or the
+     * end of stdin (a stop) wakes it; a stop never calls wakeup() here, as
+     * the thread is not inside poll(). pause-fetch and resume-fetch are
+     * answered meanwhile (neither polls, and the runner waits for the
+     * answer), as the built-in worker does. False: a stop came, and the record stays
+     * unprocessed.
+     */
+    private boolean holdRecord(int p, long o) {
+        Events.holdingRecord(p, o);
+        while (true) {
+            Commands.Command c;
+            try {
+                c = commands.take();
+            } catch (InterruptedException e) {
+                throw new Fatal("interrupted while holding a record", e);
+            }
+            if (c instanceof Commands.ReleaseRecord) {
+                return true;
+            } else if (c instanceof Commands.Stop) {
+                return false;
+            } else if (c instanceof Commands.PauseFetch) {
+                pauseFetch();
+            } else if (c instanceof Commands.ResumeFetch r) {
+                resumeFetch(r.seekToEnd());
+            }
+            // A second hold-record while holding: already holding, ignored.
+        }
+    }
+
+    /** Processes one record (holding it first if a hold is armed); false if a stop came during its hold. */
+    private boolean handle(ConsumerRecord<byte[], byte[]> rec) {
         int p = rec.partition();
         long o = rec.offset();
         if (!assigned.contains(p)) {
             // Cannot happen (the assignment only changes inside poll);
             // never process a record of a partition not held.
-            return;
+            return true;
         }
         Long hwm = snapshot == null ? null : snapshot.get(p);
         if (hwm != null && o >= hwm) {
             // Past the snapshot: not ours to process. Stop fetching it and
             // rewind so no later commit runs past it.
             finishPartition(p, hwm);
-            return;
+            return true;
         }
         if (stopped.contains(p)) {
-            return;
+            return true;
+        }
+        if (hold) {
+            hold = false;
+            if (!holdRecord(p, o)) {
+                return false;
+            }
+            // Released. After a hold past max.poll.interval.ms the client has
+            // left the group, but the listener only runs at the next poll, so
+            // the record is still ours as far as this thread can tell: it is
+            // processed (by a zombie), as in any application that overran
+            // the poll interval, and its commit mostly fails (README,
+            // "Holding a record").
         }
         RecordId id = RecordId.decode(rec.value());
         if (spec.processingUs > 0) {
@@ -413,6 +472,7 @@ final class Member implements ConsumerRebalanceListener {
         if (hwm != null && o + 1 >= hwm) {
             finishPartition(p, hwm);
         }
+        return true;
     }
 
     private static void sleepMicros(long us) {
