@@ -4,9 +4,9 @@
 //! a row on the built-in librdkafka consumer (three until the Kafka sweep
 //! joined the test command; a round is ~4.5 minutes of CI): every scenario
 //! meets its expectations each time and the verdicts do not change. The same files
-//! also run with the clients the cases came from (franz-go: cases 1, 3, 4
-//! and 5; confluent-kafka-go: case 2), on a cluster of their own, in
-//! parallel with the librdkafka rounds. Needs dockerd, the Kafka image and
+//! also run once with the clients the cases came from (franz-go: cases 1, 3,
+//! 4 and 5; confluent-kafka-go: case 2), then with Apache Kafka's Java
+//! consumer, each on a cluster of its own, beside the librdkafka rounds. Needs dockerd, the Kafka image and
 //! the adapters (`bash docker/setup.sh`); without them it fails, loudly.
 //! Named `docker_*` like the other real-broker tests.
 
@@ -151,7 +151,17 @@ fn client_suite(client: &str, cases: &[&str], rounds: usize) {
 #[test]
 fn docker_the_cases_pass_on_kafka_with_the_clients_they_came_from() {
     confluent_kafka_go_case_2();
-    client_suite("franz-go", &["1-", "3-", "4-", "5-"], 2);
+    client_suite("franz-go", &["1-", "3-", "4-", "5-"], 1);
+}
+
+/// Apache Kafka's own Java consumer on the cases it shares with librdkafka.
+/// Left out, as clients/java/README.md explains: case 2's bug (Java's auto
+/// commit never runs past a record in hand) and case 4's race (Java has no
+/// session timer of its own, so whether the broker evicts the member at the
+/// thaw is a race).
+#[test]
+fn docker_the_cases_pass_on_kafka_with_the_java_client() {
+    client_suite("java", &["1-", "2-store-after-processing", "3-", "4-session-timeout-above-pause", "5-"], 1);
 }
 
 /// Case 2 on confluent-kafka-go. The fix never loses a record: it passes

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{count, run_full, totals, Run};
+use serde_json::Value;
 
 /// Milliseconds from the first fault's start to the first client error any
 /// worker reported after it (None: no error during the run).
@@ -184,43 +185,91 @@ fn protocol(r: &Run) -> &'static str {
     }
 }
 
-/// KIP-848 with the session set on the broker (broker_properties): a
-/// crashed member's partitions move after that 6 s session, not Kafka's
-/// 45 s default; the classic twin sets the same session on the client. On
-/// librdkafka and on Apache Kafka's Java consumer.
-#[test]
-fn docker_kip848_a_crashed_member_is_taken_over_within_the_brokers_session() {
+/// The seed cases' shapes of scenarios/kip848/, each beside its classic
+/// twin: a crash, a record held past max.poll.interval.ms, a broker paused
+/// past the session, a fetch pause.
+const SEED_SHAPES: [&str; 4] = ["consumer-crash", "poll-interval", "pause-past-session", "fetch-pause"];
+
+/// The seed shapes on one client and one cluster: nothing lost under either
+/// protocol, and what each shape is about happened.
+/// - crash: KIP-848 with the session set on the broker (broker_properties)
+///   moves a crashed member's partitions after that 6 s session, not
+///   Kafka's 45 s default; the classic twin sets it on the client.
+/// - poll-interval: the held member leaves the group by its poll timer while
+///   it holds the record; another member processes the record meanwhile,
+///   and the held member processes it again at the release (a zombie).
+fn seed_shapes(client: &str) {
     let mut rows = Vec::new();
-    for client in ["rdkafka", "java"] {
-        for r in kip848(&["consumer-crash"], &["--client", client]) {
-            assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
+    for r in kip848(&SEED_SHAPES, &["--client", client]) {
+        let what = format!("{client}/{}/{}", r.verdict["scenario"].as_str().unwrap_or("?"), protocol(&r));
+        assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0, "{what}");
+        let scenario = r.verdict["scenario"].as_str().unwrap_or("");
+        if scenario.starts_with("consumer-crash") {
             let rejoin = common::time_to_rejoin(&r).expect("the partitions moved");
-            assert!(
-                rejoin < 30.0,
-                "{client}/{}: taken over {rejoin:.1}s after the crash: the 6 s session did not hold",
-                protocol(&r)
-            );
-            rows.push(common::case_row(&r, &format!("{client}/{}", protocol(&r))));
+            assert!(rejoin < 30.0, "{what}: taken over {rejoin:.1}s after the crash: the 6 s session did not hold");
         }
+        if scenario.starts_with("poll-interval") {
+            assert_held_record_processed_twice(&r, &what);
+        }
+        rows.push(common::case_row(&r, &format!("{client}/{}", protocol(&r))));
     }
-    common::write_figures("kip848-crash.txt", &rows);
+    common::write_figures(&format!("kip848-seed-shapes-{client}.txt"), &rows);
 }
 
-/// A pause aimed at the coordinator on 3 brokers hits the broker that holds
-/// the role when it starts, under both protocols; nothing is lost.
+/// The held record: the held member said which one, lost its partitions
+/// while holding it (its poll timer), another member processed it before
+/// the release, and the held member processed it after.
+fn assert_held_record_processed_twice(r: &Run, what: &str) {
+    let held = r.ledger.iter().find(|e| e["ev"]["holding-record"].is_object()).expect("holding-record");
+    let (src, rec) = (&held["src"], &held["ev"]["holding-record"]);
+    let end = r.ledger.iter().find_map(|e| e["ev"]["fault-end"].as_object().and(e["t"].as_u64())).expect("fault-end");
+    let same = |e: &&Value| e["ev"]["processed"]["p"] == rec["p"] && e["ev"]["processed"]["o"] == rec["o"];
+    let by_other = r.ledger.iter().filter(same).find(|e| &e["src"] != src).expect("another member took it over");
+    assert!(by_other["t"].as_u64() < Some(end), "{what}: taken over only after the release: {by_other}");
+    let by_held = r.ledger.iter().filter(same).find(|e| &e["src"] == src).expect("the zombie finished it");
+    assert!(by_held["t"].as_u64() >= Some(end), "{what}: {by_held}");
+    let gave_up = r.ledger.iter().any(|e| {
+        &e["src"] == src
+            && e["t"].as_u64() >= held["t"].as_u64()
+            && (e["ev"]["lost"].is_object() || e["ev"]["revoked"].is_object())
+    });
+    assert!(gave_up, "{what}: the held member never gave its partitions up");
+}
+
 #[test]
-fn docker_kip848_a_paused_coordinator_is_found_and_named_in_the_ledger() {
+fn docker_kip848_the_seed_shapes_hold_under_both_protocols_on_rdkafka() {
+    seed_shapes("rdkafka");
+}
+
+#[test]
+fn docker_kip848_the_seed_shapes_hold_under_both_protocols_on_java() {
+    seed_shapes("java");
+}
+
+/// Faults aimed at roles on 3 brokers, under both protocols: a pause of the
+/// coordinator, a restart of p0's leader, a network cut of the coordinator.
+/// Each hits a broker that exists and is named with its role in the ledger;
+/// nothing is lost.
+#[test]
+fn docker_kip848_faults_aimed_at_roles_hit_the_broker_holding_them() {
     let mut rows = Vec::new();
-    for r in kip848(&["coordinator-pause"], &[]) {
+    for r in kip848(&["roles"], &[]) {
         assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0);
-        let start = r.ledger.iter().find_map(|e| e["ev"]["fault-start"].as_object().cloned()).expect("fault-start");
-        let target = start["target"].as_str().expect("target");
-        assert!(["broker-1", "broker-2", "broker-3"].contains(&target), "{target}");
-        assert!(start["role"].as_str().is_some_and(|r| r.starts_with("coordinator of group faultline-")), "{start:?}");
+        let starts: Vec<_> = r.ledger.iter().filter_map(|e| e["ev"]["fault-start"].as_object().cloned()).collect();
+        let roles: Vec<_> = starts.iter().map(|s| s["role"].as_str().unwrap_or("").to_string()).collect();
+        assert_eq!(starts.len(), 3, "{starts:?}");
+        assert!(roles[0].starts_with("coordinator of group faultline-") && roles[2] == roles[0], "{roles:?}");
+        assert_eq!(roles[1], "leader of p0", "{roles:?}");
+        let targets: Vec<_> = starts.iter().map(|s| s["target"].as_str().unwrap_or("?").to_string()).collect();
+        assert!(targets.iter().all(|t| ["broker-1", "broker-2", "broker-3"].contains(&t.as_str())), "{targets:?}");
         assert_fault_window(&r);
-        rows.push(format!("{}  paused {target}", common::case_row(&r, &format!("rdkafka/{}", protocol(&r)))));
+        rows.push(format!(
+            "{}  hit {}",
+            common::case_row(&r, &format!("rdkafka/{}", protocol(&r))),
+            targets.join(", ")
+        ));
     }
-    common::write_figures("kip848-coordinator.txt", &rows);
+    common::write_figures("kip848-roles.txt", &rows);
 }
 
 /// A restart of the coordinator and churn (members joining and leaving at

@@ -69,6 +69,15 @@ fn a_worker_that_commits_before_processing_is_caught() {
     assert!(out.contains("reported before the processing they cover"), "{out}");
 }
 
+/// A hold the worker ignores would leave the fault not injected: that is
+/// a broken worker, not a pass.
+#[test]
+fn a_worker_that_ignores_hold_record_is_caught() {
+    let (code, out) = check(&[&script("deaf-to-hold.sh")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("hold-record could not be injected") && out.contains("held no record within 10s"), "{out}");
+}
+
 #[test]
 fn a_command_that_does_not_exist_cannot_be_run() {
     let (code, out) = check(&["./no-such-consumer"]);

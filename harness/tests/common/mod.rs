@@ -279,7 +279,10 @@ pub fn time_to_rejoin(r: &Run) -> Option<f64> {
 /// redelivered, lost, time to rejoin after the fault ended, wall time.
 pub fn case_row(r: &Run, client: &str) -> String {
     let v = &r.verdict;
-    let rejoin = time_to_rejoin(r).map_or("-".to_string(), |s| format!("{s:.1}s"));
+    // Negative: the partitions moved on while the fault lasted (a member
+    // that left by its poll timer while holding a record).
+    let rejoin =
+        time_to_rejoin(r).map_or("-".to_string(), |s| if s < 0.0 { "during".into() } else { format!("{s:.1}s") });
     format!(
         "{:<34} {:<19} {:<13} redelivered {:>5}  lost {:>5}  rejoin {:>6}  wall {:.1}s",
         v["scenario"].as_str().unwrap_or("?"),
