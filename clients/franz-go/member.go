@@ -472,8 +472,9 @@ func (m *member) run(commands <-chan command) exitReason {
 			if stopped {
 				return
 			}
-			lastRecord = time.Now()
 			stopped = !m.handle(rec)
+			// After handling: a held record's hold is not idleness.
+			lastRecord = time.Now()
 		})
 		if stopped {
 			// stop (or the end of stdin) while a record was held.

@@ -21,7 +21,7 @@ struct State {
     /// Records processed, per worker (member) name.
     processed_by: HashMap<String, u64>,
     /// Records held on request (`holding-record`), per member name.
-    held_by: HashMap<String, u64>,
+    records_held: HashMap<String, u64>,
     /// Who holds each partition now, per group.
     holders: HashMap<String, HashMap<Partition, Holder>>,
     /// Highest offset committed successfully, per group and partition.
@@ -98,7 +98,7 @@ impl Progress {
                 }
             }
             Event::HoldingRecord { .. } => {
-                *self.state.lock().expect("progress").held_by.entry(entry.src.clone()).or_default() += 1;
+                *self.state.lock().expect("progress").records_held.entry(entry.src.clone()).or_default() += 1;
             }
             // A seek past records is progress too: they are not the group's
             // to process, and the drain must not wait for them.
@@ -170,8 +170,8 @@ impl Progress {
     }
 
     /// Records `member` has held on request so far.
-    pub fn held_by(&self, member: &str) -> u64 {
-        self.state.lock().expect("progress").held_by.get(member).copied().unwrap_or(0)
+    pub fn records_held(&self, member: &str) -> u64 {
+        self.state.lock().expect("progress").records_held.get(member).copied().unwrap_or(0)
     }
 
     /// True when every partition that holds records is held by a member of

@@ -148,20 +148,25 @@ fn client_suite(client: &str, cases: &[&str], rounds: usize) {
 /// (case 2), then franz-go (cases 1, 3, 4 and 5), one after the other, so
 /// that two clusters run at a time on this machine (this test's and the
 /// librdkafka rounds'), not three.
+/// The other clients, one after the other in one test, so that the
+/// librdkafka rounds (the longest test) run beside them from the start: the
+/// clients the cases came from (confluent-kafka-go: case 2; franz-go: cases
+/// 1, 3, 4 and 5), then Apache Kafka's own Java consumer on the cases it
+/// shares with librdkafka. Left out for Java, as clients/java/README.md
+/// explains: case 2 (its bug does not happen with Java, whose auto commit
+/// never runs past a record in hand; and the member that joins first takes
+/// all 40 records in one poll, so member 1's crash trigger may never come:
+/// scenarios/kip848/consumer-crash*.toml is the fix's shape with the
+/// producer starting late, and runs on Java), case 4's race (Java has no
+/// session timer of its own, so whether the broker evicts the member at the
+/// thaw is a race), and case 1's idle timeout under a pause (a commitSync
+/// that the pause catches blocks the poll thread, idle timer included,
+/// until the thaw: a race too).
 #[test]
-fn docker_the_cases_pass_on_kafka_with_the_clients_they_came_from() {
+fn docker_the_cases_pass_on_kafka_with_the_other_clients() {
     confluent_kafka_go_case_2();
     client_suite("franz-go", &["1-", "3-", "4-", "5-"], 1);
-}
-
-/// Apache Kafka's own Java consumer on the cases it shares with librdkafka.
-/// Left out, as clients/java/README.md explains: case 2's bug (Java's auto
-/// commit never runs past a record in hand) and case 4's race (Java has no
-/// session timer of its own, so whether the broker evicts the member at the
-/// thaw is a race).
-#[test]
-fn docker_the_cases_pass_on_kafka_with_the_java_client() {
-    client_suite("java", &["1-", "2-store-after-processing", "3-", "4-session-timeout-above-pause", "5-"], 1);
+    client_suite("java", &["1-bounded", "3-", "4-session-timeout-above-pause", "5-"], 1);
 }
 
 /// Case 2 on confluent-kafka-go. The fix never loses a record: it passes

@@ -216,24 +216,27 @@ fn seed_shapes(client: &str) {
     common::write_figures(&format!("kip848-seed-shapes-{client}.txt"), &rows);
 }
 
-/// The held record: the held member said which one, lost its partitions
-/// while holding it (its poll timer), another member processed it before
-/// the release, and the held member processed it after.
+/// The held record: the held member said which one; after that, another
+/// member processed it before the release, the held member processed it
+/// after (a zombie), and the held member gave its partitions up and
+/// rejoined (its poll timer had made it leave).
 fn assert_held_record_processed_twice(r: &Run, what: &str) {
+    let t = |e: &Value| e["t"].as_u64().expect("every entry has a time");
     let held = r.ledger.iter().find(|e| e["ev"]["holding-record"].is_object()).expect("holding-record");
-    let (src, rec) = (&held["src"], &held["ev"]["holding-record"]);
-    let end = r.ledger.iter().find_map(|e| e["ev"]["fault-end"].as_object().and(e["t"].as_u64())).expect("fault-end");
-    let same = |e: &&Value| e["ev"]["processed"]["p"] == rec["p"] && e["ev"]["processed"]["o"] == rec["o"];
-    let by_other = r.ledger.iter().filter(same).find(|e| &e["src"] != src).expect("another member took it over");
-    assert!(by_other["t"].as_u64() < Some(end), "{what}: taken over only after the release: {by_other}");
-    let by_held = r.ledger.iter().filter(same).find(|e| &e["src"] == src).expect("the zombie finished it");
-    assert!(by_held["t"].as_u64() >= Some(end), "{what}: {by_held}");
-    let gave_up = r.ledger.iter().any(|e| {
-        &e["src"] == src
-            && e["t"].as_u64() >= held["t"].as_u64()
-            && (e["ev"]["lost"].is_object() || e["ev"]["revoked"].is_object())
-    });
-    assert!(gave_up, "{what}: the held member never gave its partitions up");
+    let (src, rec, from) = (&held["src"], &held["ev"]["holding-record"], t(held));
+    let end = r.ledger.iter().find(|e| e["ev"]["fault-end"].is_object()).map(t).expect("fault-end");
+    let later: Vec<&Value> = r.ledger.iter().filter(|e| t(e) > from).collect();
+    let same = |e: &&&Value| e["ev"]["processed"]["p"] == rec["p"] && e["ev"]["processed"]["o"] == rec["o"];
+    let by_other = later.iter().filter(same).find(|e| &e["src"] != src).expect("another member took it over");
+    assert!(t(by_other) < end, "{what}: taken over only after the release: {by_other}");
+    let by_held = later.iter().filter(same).find(|e| &e["src"] == src).expect("the zombie finished it");
+    // fault-end is stamped once the release is sent; the record may be
+    // reported a moment before that stamp.
+    assert!(t(by_held) + 50 >= end, "{what}: processed before its release: {by_held}");
+    let mine: Vec<&&Value> = later.iter().filter(|e| &e["src"] == src).collect();
+    let gave_up = mine.iter().position(|e| e["ev"]["lost"].is_object() || e["ev"]["revoked"].is_object());
+    let rejoined = gave_up.is_some_and(|i| mine[i..].iter().any(|e| e["ev"]["assigned"].is_object()));
+    assert!(rejoined, "{what}: the held member never gave its partitions up and rejoined");
 }
 
 #[test]

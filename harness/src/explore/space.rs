@@ -8,6 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
+use crate::nemesis::HOLD_WAIT;
 use crate::scenario::{BrokerRef, CutMode, ExploreSpec, FaultKind, FaultSpec, RestartMode, Scenario, When};
 
 /// `[explore]` resolved against the scenario: targets listed, times in steps.
@@ -171,11 +172,14 @@ fn injectable(schedule: &[Planned], group_size: u32) -> bool {
                 return false;
             }
         }
-        let until = if p.kind == FaultKind::LeaveConsumer {
-            left += 1;
-            None
-        } else {
-            Some(p.at + p.duration + SETTLE)
+        let until = match p.kind {
+            FaultKind::LeaveConsumer => {
+                left += 1;
+                None
+            }
+            // A hold's time starts when a record arrives, up to HOLD_WAIT late.
+            FaultKind::HoldRecord => Some(p.at + HOLD_WAIT + p.duration + SETTLE),
+            _ => Some(p.at + p.duration + SETTLE),
         };
         busy_until.retain(|(t, _)| *t != target);
         busy_until.push((target, until));

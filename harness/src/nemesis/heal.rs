@@ -67,13 +67,21 @@ impl Healer {
             Heal::RejoinBroker(b) => self.cluster.rejoin_broker(b).await.map_err(|e| e.to_string()),
             Heal::Continue(w) => w.signal(Signal::SIGCONT).map_err(|e| e.to_string()),
             Heal::ResumeFetch(members, seek_to_end) => {
-                for w in members.iter().filter(|w| !w.has_exited()) {
-                    w.send(&Command::ResumeFetch { seek_to_end }).await.map_err(|e| e.to_string())?;
+                for w in &members {
+                    tell(w, &Command::ResumeFetch { seek_to_end }).await?;
                 }
                 Ok(())
             }
-            Heal::ReleaseRecord(w) if w.has_exited() => Ok(()),
-            Heal::ReleaseRecord(w) => w.send(&Command::ReleaseRecord).await.map_err(|e| e.to_string()),
+            Heal::ReleaseRecord(w) => tell(&w, &Command::ReleaseRecord).await,
         }
+    }
+}
+
+/// Sends a heal's command; a worker that has exited (before or while it is
+/// sent) has nothing left to heal.
+async fn tell(w: &WorkerHandle, command: &Command) -> Result<(), String> {
+    match w.send(command).await {
+        Err(_) if w.has_exited() => Ok(()),
+        sent => sent.map_err(|e| e.to_string()),
     }
 }

@@ -51,7 +51,7 @@ pub struct FaultError {
 }
 
 /// How long a held member may wait for a record to hold.
-const HOLD_WAIT: Duration = Duration::from_secs(10);
+pub const HOLD_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a member gets to leave cleanly before it is killed.
 const LEAVE_GRACE: Duration = Duration::from_secs(30);
@@ -174,11 +174,11 @@ async fn run_fault(fault: Fault, t: Targets, start: Instant) -> Result<(), Fault
         // member says which record it holds.
         Action::HoldRecord { member, duration } => {
             let w = worker(*member)?;
-            let held = t.progress.held_by(&w.name);
+            let held = t.progress.records_held(&w.name);
             t.healer.register(id, Heal::ReleaseRecord(w.clone()));
             w.send(&Command::HoldRecord).await.map_err(|e| fail(e.to_string()))?;
             let waited = Instant::now();
-            while t.progress.held_by(&w.name) == held {
+            while t.progress.records_held(&w.name) == held {
                 if waited.elapsed() > HOLD_WAIT || w.has_exited() {
                     let _ = t.healer.heal(id).await;
                     return Err(fail(format!(

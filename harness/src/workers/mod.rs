@@ -75,6 +75,7 @@ pub enum Command {
     },
     /// Hold the next record before processing it, until `ReleaseRecord`.
     HoldRecord,
+    /// Process the held record and go on (or cancel a hold not begun yet).
     ReleaseRecord,
 }
 

@@ -289,7 +289,6 @@ final class Member implements ConsumerRebalanceListener {
             List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(records.count());
             records.forEach(batch::add);
             for (int i = 0; i < batch.size(); i++) {
-                lastRecord = System.nanoTime();
                 if (!handle(batch.get(i))) {
                     // Stopped while holding this record: it and the rest of
                     // the batch stay unprocessed, and no position past them
@@ -297,6 +296,8 @@ final class Member implements ConsumerRebalanceListener {
                     rewind(batch.subList(i, batch.size()));
                     return Exit.STOP;
                 }
+                // After handling: a held record's hold is not idleness.
+                lastRecord = System.nanoTime();
                 maybeCommitMarks();
                 if (i + 1 < batch.size() && commands.waiting()) {
                     // A command is waiting: leave the rest of the batch, so
@@ -393,8 +394,7 @@ final class Member implements ConsumerRebalanceListener {
      * thread waits on the command queue itself, so a release, a stop or the
      * end of stdin (a stop) wakes it; a stop never calls wakeup() here, as
      * the thread is not inside poll(). pause-fetch and resume-fetch are
-     * answered meanwhile (neither polls, and the runner waits for the
-     * answer), as the built-in worker does. False: a stop came, and the record stays
+     * answered meanwhile (neither polls), as the built-in worker does. False: a stop came, and the record stays
      * unprocessed.
      */
     private boolean holdRecord(int p, long o) {
