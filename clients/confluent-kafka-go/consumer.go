@@ -182,14 +182,13 @@ func (m *member) run(cmds <-chan command) error {
 			emitClientError("%v", msg.TopicPartition.Error)
 			continue
 		}
+		lastRecord = time.Now()
 		if err := m.handle(msg); err != nil {
 			if errors.Is(err, errStoppedHolding) {
 				return nil
 			}
 			return err
 		}
-		// After handling: a held record's hold is not idleness.
-		lastRecord = time.Now()
 	}
 }
 

@@ -472,9 +472,8 @@ func (m *member) run(commands <-chan command) exitReason {
 			if stopped {
 				return
 			}
-			stopped = !m.handle(rec)
-			// After handling: a held record's hold is not idleness.
 			lastRecord = time.Now()
+			stopped = !m.handle(rec)
 		})
 		if stopped {
 			// stop (or the end of stdin) while a record was held.

@@ -204,12 +204,8 @@ impl Member<'_> {
                 }
             }
             let id = msg.payload().and_then(RecordId::decode).unwrap_or(RecordId { producer: u32::MAX, seq: 0 });
-            if std::mem::take(&mut self.hold) {
-                if !self.hold_record(p, o, commands)? {
-                    return Ok(());
-                }
-                // A hold is not idleness.
-                last_record = std::time::Instant::now();
+            if std::mem::take(&mut self.hold) && !self.hold_record(p, o, commands)? {
+                return Ok(());
             }
             if self.work.processing_us > 0 {
                 std::thread::sleep(Duration::from_micros(self.work.processing_us));

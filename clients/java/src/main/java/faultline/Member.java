@@ -289,6 +289,7 @@ final class Member implements ConsumerRebalanceListener {
             List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(records.count());
             records.forEach(batch::add);
             for (int i = 0; i < batch.size(); i++) {
+                lastRecord = System.nanoTime();
                 if (!handle(batch.get(i))) {
                     // Stopped while holding this record: it and the rest of
                     // the batch stay unprocessed, and no position past them
@@ -296,8 +297,6 @@ final class Member implements ConsumerRebalanceListener {
                     rewind(batch.subList(i, batch.size()));
                     return Exit.STOP;
                 }
-                // After handling: a held record's hold is not idleness.
-                lastRecord = System.nanoTime();
                 maybeCommitMarks();
                 if (i + 1 < batch.size() && commands.waiting()) {
                     // A command is waiting: leave the rest of the batch, so
