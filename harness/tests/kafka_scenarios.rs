@@ -199,9 +199,9 @@ const SEED_SHAPES: [&str; 5] = ["consumer-crash", "poll-interval", "pause-past-s
 /// - poll-interval: the held member leaves the group by its poll timer while
 ///   it holds the record; another member processes the record meanwhile,
 ///   and the held member processes it again at the release (a zombie).
-fn seed_shapes(client: &str) {
+fn seed_shapes(client: &str, shapes: &[&str]) {
     let mut rows = Vec::new();
-    for r in kip848(&SEED_SHAPES, &["--client", client]) {
+    for r in kip848(shapes, &["--client", client]) {
         let what = format!("{client}/{}/{}", r.verdict["scenario"].as_str().unwrap_or("?"), protocol(&r));
         assert_eq!(count(&r.verdict, "lost-write") + count(&r.verdict, "lost-delivery"), 0, "{what}");
         let scenario = r.verdict["scenario"].as_str().unwrap_or("");
@@ -242,12 +242,14 @@ fn assert_held_record_processed_twice(r: &Run, what: &str) {
 
 #[test]
 fn docker_kip848_the_seed_shapes_hold_under_both_protocols_on_rdkafka() {
-    seed_shapes("rdkafka");
+    seed_shapes("rdkafka", &SEED_SHAPES);
 }
 
 #[test]
 fn docker_kip848_the_seed_shapes_hold_under_both_protocols_on_java() {
-    seed_shapes("java");
+    // Not the restart pair, for CI time (about 110 s in the longest test of
+    // the binary): it passed on Java by hand and in a CI run (README).
+    seed_shapes("java", &SEED_SHAPES[..4]);
 }
 
 /// Faults aimed at roles on 3 brokers, under both protocols: a pause of the
